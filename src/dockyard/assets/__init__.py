@@ -1,0 +1,1 @@
+"""User-facing assets: models, environments, inference configs, images."""

@@ -1,0 +1,104 @@
+"""Entry point of the ``dockyard`` command.
+
+``dockyard serve`` is dispatched before typer is imported: it must work where only the
+scoring-server runtime is installed (inside images and minimal environments).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# noun -> module under dockyard.cli that defines ``app`` (a typer.Typer)
+NOUNS: dict[str, str] = {
+    "workspace": "workspace",
+    "model": "model",
+    "env": "env",
+    "secret": "secret",
+    "image": "image",
+    "service": "service",
+    "base-image": "base_image",
+}
+
+
+def _serve(argv: list[str]) -> int:
+    from dockyard.server.__main__ import main as serve_main
+
+    return serve_main(argv)
+
+
+def build_app():  # type: ignore[no-untyped-def]
+    import typer
+
+    from dockyard.cli.common import app_callback
+
+    app = typer.Typer(
+        name="dockyard",
+        help="Register models, build them into images, deploy them as web services, and find out why a deployment fails.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(app_callback)
+    for noun, module_name in NOUNS.items():
+        try:
+            module = importlib.import_module(f"dockyard.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"dockyard.cli.{module_name}":
+                continue  # that noun is not built yet
+            raise
+        app.add_typer(module.app, name=noun)
+
+    @app.command(
+        "serve",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )
+    def serve(ctx: typer.Context) -> None:
+        """Run the scoring server for a score.py (see `dockyard serve --help`)."""
+        raise typer.Exit(_serve(list(ctx.args)))
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "serve":
+        return _serve(args[1:])
+    try:
+        import typer  # noqa: F401
+    except ModuleNotFoundError:
+        print(
+            "dockyard: the command-line interface needs the SDK extra, which is not installed.\n"
+            "  What to do: pip install 'dockyard[sdk]'  (only `dockyard serve` works without it)",
+            file=sys.stderr,
+        )
+        return 2
+    from dockyard.errors import DockyardError
+
+    app = build_app()
+    try:
+        app(args=args, prog_name="dockyard", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except DockyardError as exc:
+        return _report(exc, exc.exit_code)
+    except KeyboardInterrupt:
+        print("dockyard: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _report(exc: BaseException, code: int) -> int:
+    from dockyard.cli.common import debug_enabled
+
+    if debug_enabled() or "--debug" in sys.argv:
+        import traceback
+
+        traceback.print_exc()
+    print(f"dockyard: error: {exc}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Run a prepared deployment on one engine (local processes, Docker, Ray)."""
