@@ -1,0 +1,251 @@
+"""Deployment configurations: where and how a service runs.
+
+They are data (pydantic models, validated and serialisable) and keep Azure ML v1's parameter
+names, so that ``LocalWebservice.deploy_configuration(port=8890)`` or
+``AciWebservice.deploy_configuration(cpu_cores=1, memory_gb=1)`` port unchanged. Cloud-only
+parameters (``location``, ``ssl_*``, ``vnet_name``, ...) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dockyard.errors import SpecError
+from dockyard.errors import ValidationError as DockyardValidationError
+
+log = logging.getLogger(__name__)
+
+Target = Literal["local", "docker", "cluster"]
+
+
+class DeploymentConfig(BaseModel):
+    """Settings shared by every target."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    target: Target = "local"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    auth_enabled: bool = False
+    primary_key: str | None = None
+    secondary_key: str | None = None
+    scoring_timeout_ms: int = Field(default=3_600_000, gt=0)
+    replica_max_concurrent_requests: int = Field(default=1, ge=1)
+    #: How long a request may wait for a free slot before a 503 (ms). None: the server's default.
+    max_request_wait_time: int | None = Field(default=None, ge=0)
+    #: Scoring-server processes per replica (WORKER_COUNT).
+    worker_count: int = Field(default=1, ge=1, le=64)
+    #: No hard start-up timeout by default: slow-loading models are fine (seconds; None = none).
+    startup_timeout_seconds: float | None = Field(default=None, gt=0)
+    debug: bool = False
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    properties: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+
+    def serialize(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class LocalDeploymentConfig(DeploymentConfig):
+    """A service on this machine: supervised processes, or a Docker container with ``docker=True``."""
+
+    target: Target = "local"
+    docker: bool = False
+
+
+class ContainerDeploymentConfig(DeploymentConfig):
+    """One container per service with CPU and memory limits (Azure Container Instances' analog)."""
+
+    target: Target = "docker"
+    cpu_cores: float = Field(default=0.1, gt=0)
+    memory_gb: float = Field(default=0.5, gt=0)
+
+
+class ClusterDeploymentConfig(DeploymentConfig):
+    """Autoscaling replicas on a Ray cluster (Azure Kubernetes Service's analog)."""
+
+    target: Target = "cluster"
+    auth_enabled: bool = True
+    token_auth_enabled: bool = False
+    cpu_cores: float = Field(default=0.1, gt=0)
+    memory_gb: float = Field(default=0.5, gt=0)
+    autoscale_enabled: bool = True
+    autoscale_min_replicas: int = Field(default=1, ge=0)
+    autoscale_max_replicas: int = Field(default=10, ge=1)
+    autoscale_refresh_seconds: float = Field(default=1, gt=0)
+    autoscale_target_utilization: int = Field(default=70, gt=0, le=100)
+    num_replicas: int | None = Field(default=None, ge=1)
+    scoring_timeout_ms: int = Field(default=60_000, gt=0)
+    max_request_wait_time: int | None = Field(default=500, ge=0)
+    address: str | None = None
+
+    @field_validator("autoscale_max_replicas")
+    @classmethod
+    def _max_not_below_min(cls, value: int, info: Any) -> int:
+        low = info.data.get("autoscale_min_replicas", 1)
+        if value < low:
+            raise ValueError(
+                f"autoscale_max_replicas ({value}) is below autoscale_min_replicas ({low}); raise the maximum"
+            )
+        return value
+
+
+_IGNORED = {
+    "location",
+    "ssl_enabled",
+    "ssl_cert_pem_file",
+    "ssl_key_pem_file",
+    "ssl_cname",
+    "dns_name_label",
+    "enable_app_insights",
+    "collect_model_data",
+    "cmk_vault_base_url",
+    "cmk_key_name",
+    "cmk_key_version",
+    "vnet_name",
+    "subnet_name",
+    "gpu_cores",
+    "namespace",
+    "compute_target_name",
+    "period_seconds",
+    "initial_delay_seconds",
+    "timeout_seconds",
+    "success_threshold",
+    "failure_threshold",
+    "cpu_cores_limit",
+    "memory_gb_limit",
+    "blobfuse_enabled",
+    "compute_type",
+    "primary_key_name",
+}
+
+
+def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig:
+    """Make a config from Azure-style keyword arguments: None means "the default"."""
+    values = {}
+    for key, value in kwargs.items():
+        if key in _IGNORED:
+            if value is not None:
+                log.debug(
+                    "deploy_configuration: %s=%r is a cloud-only setting; ignored", key, value
+                )
+            continue
+        if value is not None:
+            values[key] = value
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise DockyardValidationError(
+            f"Invalid deployment configuration ({cls.__name__}): {problems}",
+            hint="fix the named argument; see docs/deploy.md for every setting and its range",
+        ) from None
+
+
+# v1's deploymentconfig.json (camelCase) -> our names
+_V1_KEYS = {
+    "port": "port",
+    "authEnabled": "auth_enabled",
+    "tokenAuthEnabled": "token_auth_enabled",
+    "autoScaler": None,
+    "numReplicas": "num_replicas",
+    "scoringTimeoutMs": "scoring_timeout_ms",
+    "maxConcurrentRequestsPerContainer": "replica_max_concurrent_requests",
+    "maxQueueWaitMs": "max_request_wait_time",
+    "description": "description",
+    "tags": "tags",
+    "properties": "properties",
+    "primaryKey": "primary_key",
+    "secondaryKey": "secondary_key",
+}
+
+
+def config_from_file(path: str | Path) -> DeploymentConfig:
+    """Read v1's ``deploymentconfig.json`` (``computeType`` local, aci or aks) or our own JSON."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(
+            f"Deployment config file {path} does not exist", hint="check the path"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"Deployment config file {path} is not valid JSON: line {exc.lineno}: {exc.msg}",
+            hint="fix the JSON syntax at that line",
+        ) from None
+    if not isinstance(data, dict):
+        raise SpecError(f"Deployment config file {path} must hold a JSON object")
+    if "target" in data:  # our own serialised form
+        kind = {
+            "local": LocalDeploymentConfig,
+            "docker": ContainerDeploymentConfig,
+            "cluster": ClusterDeploymentConfig,
+        }.get(data["target"])
+        if kind is None:
+            raise SpecError(
+                f"{path}: unknown target {data['target']!r}; use local, docker or cluster"
+            )
+        return build_config(kind, **data)
+    compute = str(data.get("computeType", "local")).lower()
+    kind = {
+        "local": LocalDeploymentConfig,
+        "aci": ContainerDeploymentConfig,
+        "docker": ContainerDeploymentConfig,
+        "aks": ClusterDeploymentConfig,
+    }.get(compute)
+    if kind is None:
+        raise SpecError(
+            f"{path}: computeType {compute!r} is not supported",
+            hint="use local, aci (a Docker container) or aks (a Ray cluster)",
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "computeType":
+            continue
+        if key == "containerResourceRequirements" and isinstance(value, dict):
+            values["cpu_cores"] = value.get("cpu")
+            values["memory_gb"] = value.get("memoryInGB")
+        elif key == "autoScaler" and isinstance(value, dict):
+            values["autoscale_enabled"] = value.get("autoscaleEnabled")
+            values["autoscale_min_replicas"] = value.get("minReplicas")
+            values["autoscale_max_replicas"] = value.get("maxReplicas")
+            values["autoscale_refresh_seconds"] = value.get("refreshPeriodInSeconds")
+            values["autoscale_target_utilization"] = value.get("targetUtilization")
+        elif key in _V1_KEYS and _V1_KEYS[key]:
+            values[_V1_KEYS[key]] = value
+        else:
+            log.debug("%s: key %s is not used by dockyard; ignored", path, key)
+    return build_config(kind, **values)
+
+
+def replicas_needed(
+    target_rps: float,
+    request_seconds: float,
+    max_requests_per_container: int = 1,
+    target_utilization: float = 0.7,
+) -> int:
+    """Replicas for a load, by the seed guide's formula.
+
+    ``ceil(target_rps * request_seconds / target_utilization / max_requests_per_container)``.
+    ``target_utilization`` may be given as a fraction (0.7) or a percentage (70).
+    """
+    if target_utilization > 1:
+        target_utilization = target_utilization / 100
+    if target_rps < 0 or request_seconds < 0:
+        raise DockyardValidationError("target_rps and request_seconds must not be negative")
+    if not 0 < target_utilization <= 1:
+        raise DockyardValidationError("target_utilization must be in (0, 1] or (0, 100]")
+    if max_requests_per_container < 1:
+        raise DockyardValidationError("max_requests_per_container must be at least 1")
+    concurrent = target_rps * request_seconds / target_utilization
+    return max(1, math.ceil(round(concurrent / max_requests_per_container, 9)))
