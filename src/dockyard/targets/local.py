@@ -151,7 +151,7 @@ class LocalTarget:
     def update(self, spec: DeploymentSpec) -> None:
         status = read_status(spec.service_dir) or {}
         pid = status.get("supervisor_pid")
-        if not _pid_alive(pid, spec.service_dir):
+        if pid is None or not _pid_alive(pid, spec.service_dir):
             write_json_atomic(spec.service_dir / SPEC_FILE, spec.to_json())
             self.start(spec.name, spec.service_dir)
             return
@@ -161,7 +161,7 @@ class LocalTarget:
     def stop(self, name: str, service_dir: Path, timeout: float = 20.0) -> None:
         status = read_status(service_dir) or {}
         pid = status.get("supervisor_pid")
-        if not _pid_alive(pid, service_dir):
+        if pid is None or not _pid_alive(pid, service_dir):
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)

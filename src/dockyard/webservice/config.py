@@ -169,6 +169,13 @@ _V1_KEYS = {
 }
 
 
+_BY_TARGET: dict[str, type[DeploymentConfig]] = {
+    "local": LocalDeploymentConfig,
+    "docker": ContainerDeploymentConfig,
+    "cluster": ClusterDeploymentConfig,
+}
+
+
 def config_from_file(path: str | Path) -> DeploymentConfig:
     """Read v1's ``deploymentconfig.json`` (``computeType`` local, aci or aks) or our own JSON."""
     path = Path(path)
@@ -186,23 +193,20 @@ def config_from_file(path: str | Path) -> DeploymentConfig:
     if not isinstance(data, dict):
         raise SpecError(f"Deployment config file {path} must hold a JSON object")
     if "target" in data:  # our own serialised form
-        kind = {
-            "local": LocalDeploymentConfig,
-            "docker": ContainerDeploymentConfig,
-            "cluster": ClusterDeploymentConfig,
-        }.get(data["target"])
+        kind = _BY_TARGET.get(data["target"])
         if kind is None:
             raise SpecError(
                 f"{path}: unknown target {data['target']!r}; use local, docker or cluster"
             )
         return build_config(kind, **data)
     compute = str(data.get("computeType", "local")).lower()
-    kind = {
+    kinds: dict[str, type[DeploymentConfig]] = {
         "local": LocalDeploymentConfig,
         "aci": ContainerDeploymentConfig,
         "docker": ContainerDeploymentConfig,
         "aks": ClusterDeploymentConfig,
-    }.get(compute)
+    }
+    kind = kinds.get(compute)
     if kind is None:
         raise SpecError(
             f"{path}: computeType {compute!r} is not supported",
@@ -221,8 +225,8 @@ def config_from_file(path: str | Path) -> DeploymentConfig:
             values["autoscale_max_replicas"] = value.get("maxReplicas")
             values["autoscale_refresh_seconds"] = value.get("refreshPeriodInSeconds")
             values["autoscale_target_utilization"] = value.get("targetUtilization")
-        elif key in _V1_KEYS and _V1_KEYS[key]:
-            values[_V1_KEYS[key]] = value
+        elif (ours := _V1_KEYS.get(key)) is not None:
+            values[ours] = value
         else:
             log.debug("%s: key %s is not used by dockyard; ignored", path, key)
     return build_config(kind, **values)
