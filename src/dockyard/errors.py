@@ -97,6 +97,14 @@ class IntegrityError(DockyardError):
     exit_code = 5
 
 
+def _with_step(text: str, step: str | None, log_tail: str | None) -> str:
+    if step:
+        text = f"[{step}] {text}"
+    if log_tail:
+        text = f"{text}\n--- last log lines ---\n{log_tail.rstrip()}"
+    return text
+
+
 # --- the pipeline steps -------------------------------------------------------------------------
 class StepError(DockyardError):
     """A pipeline step failed. ``step`` names it and ``log_tail`` carries the evidence."""
@@ -118,12 +126,7 @@ class StepError(DockyardError):
         super().__init__(message, hint=hint, **details)
 
     def __str__(self) -> str:
-        text = super().__str__()
-        if self.step:
-            text = f"[{self.step}] {text}"
-        if self.log_tail:
-            text = f"{text}\n--- last log lines ---\n{self.log_tail.rstrip()}"
-        return text
+        return _with_step(DockyardError.__str__(self), self.step, self.log_tail)
 
 
 class EnvironmentBuildError(StepError):
@@ -133,9 +136,6 @@ class EnvironmentBuildError(StepError):
 class ImageBuildError(StepError):
     """Building a container image failed."""
 
-
-class DeploymentError(StepError):
-    """Starting or updating a service failed."""
 
 
 class EngineUnavailableError(DockyardError):
@@ -168,6 +168,30 @@ class WebserviceError(DockyardError):
         self.content = content
         self.logs = logs
         super().__init__(message, hint=hint, **details)
+
+
+class DeploymentError(WebserviceError):
+    """Deploying, starting, reloading or updating a service failed.
+
+    A ``WebserviceError`` (so v1 code catching ``WebserviceException`` sees it) that also names the
+    failing ``step`` (environment, layout, start, readiness, ...) and carries the ``log_tail``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        log_tail: str | None = None,
+        hint: str | None = None,
+        **details: Any,
+    ) -> None:
+        self.step = step
+        self.log_tail = log_tail
+        super().__init__(message, hint=hint, logs=log_tail, **details)
+
+    def __str__(self) -> str:
+        return _with_step(DockyardError.__str__(self), self.step, self.log_tail)
 
 
 # --- Azure ML v1 names, so that ported ``except`` clauses keep working --------------------------
