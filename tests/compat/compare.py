@@ -9,6 +9,8 @@ Status code, body bytes and every header are compared, except:
   or a measured time.
 * Request ids the server generates (uuid4) compare as ``<generated-uuid>``; ids the client sends
   are compared as they are.
+* ``Allow`` compares as a set of methods: Flask builds it from a Python set, so its order changes
+  from one oracle process to the next.
 
 The reason phrase ("METHOD NOT ALLOWED" vs "Method Not Allowed") is not compared: HTTP/1.1 clients
 must ignore it, and it is not in HTTP/2.
@@ -56,6 +58,8 @@ class Answer:
                 value = "<present>"
             elif name in REQUEST_ID_HEADERS and _UUID.match(value):
                 value = "<generated-uuid>"
+            elif name == "allow":
+                value = ", ".join(sorted(m.strip().upper() for m in value.split(",")))
             headers.append((name, value))
         return {"status": self.status, "headers": sorted(headers), "body": self.body}
 

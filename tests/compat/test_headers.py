@@ -1,0 +1,97 @@
+"""Request-id headers (given, generated, oversize), TraceId, unknown routes, wrong methods."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.oracle
+
+LONG = "x" * 101
+EXACT = "y" * 100
+
+ID_CASES = [
+    ("none", {}),
+    ("request-id", {"x-request-id": "rid-1"}),
+    ("request-id-100", {"x-request-id": EXACT}),
+    ("request-id-101", {"x-request-id": LONG}),
+    ("client-id", {"x-ms-client-request-id": "cid"}),
+    ("client-id-101", {"x-ms-client-request-id": LONG}),
+    ("legacy-id", {"x-ms-request-id": "legacy"}),
+    ("legacy-id-101", {"x-ms-request-id": LONG}),
+    ("legacy-and-client", {"x-ms-request-id": "legacy", "x-ms-client-request-id": "cid"}),
+    ("all-three", {"x-request-id": "r", "x-ms-request-id": "l", "x-ms-client-request-id": "c"}),
+    ("trace-id", {"TraceId": "trace-1"}),
+    ("empty-request-id", {"x-request-id": ""}),
+]
+
+
+@pytest.mark.parametrize(("case", "headers"), ID_CASES, ids=[c[0] for c in ID_CASES])
+@pytest.mark.parametrize(
+    "route", ["GET /", "GET /score", "POST /score", "GET /swagger.json", "GET /nope"]
+)
+def test_request_id_headers(pool, case: str, headers: dict, route: str) -> None:
+    method, path = route.split()
+    pool.get("echo").check(
+        method, path, headers=headers, content=b"x" if method == "POST" else None
+    )
+
+
+def test_generated_request_ids_are_uuids_and_consistent(pool) -> None:
+    oracle, dockyard = pool.get("echo").exchange("GET", "/score")
+    for answer in (oracle, dockyard):
+        assert answer.header("x-request-id") == answer.header("x-ms-request-id")
+        assert answer.header("x-ms-client-request-id") is None
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["GET /nope", "POST /nope", "GET /score/", "GET //score", "GET /SCORE", "GET /swagger.json/"],
+)
+def test_unknown_routes(pool, route: str) -> None:
+    method, path = route.split()
+    pool.get("echo").check(method, path)
+
+
+@pytest.mark.parametrize("script", ["echo", "rawhttp_app"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "PUT /score",
+        "DELETE /score",
+        "PATCH /score",
+        "POST /",
+        "PUT /",
+        "POST /swagger.json",
+        "DELETE /swagger.json",
+    ],
+)
+def test_wrong_method(pool, script: str, route: str) -> None:
+    """405 with the oracle's body; dockyard also sends ``Allow`` (MISMATCHES.md D2)."""
+    method, path = route.split()
+    pair = pool.get(script)
+    oracle, dockyard = pair.exchange(method, path)
+    assert oracle.status == 405
+    assert oracle.header("allow") is None  # azmlinfsrv's error handler drops werkzeug's Allow
+    if pair.dockyard.kind == "oracle":
+        return
+    allow = dockyard.header("allow")
+    assert allow, "dockyard must send Allow with 405 (RFC 9110)"
+    allowed = {m.strip().upper() for m in allow.split(",")}
+    assert "GET" in allowed and method not in allowed
+    for other in allowed - {"HEAD", "OPTIONS"}:
+        answer, _ = pair.exchange(other, path)
+        assert answer.status != 405, f"Allow lists {other} but the oracle answers 405 to it"
+    stripped = type(dockyard)(
+        dockyard.status, tuple(h for h in dockyard.headers if h[0] != "allow"), dockyard.body
+    )
+    from .compare import assert_same
+
+    assert_same(oracle, stripped, f"{method} {path} (Allow removed)")
+
+
+@pytest.mark.parametrize(
+    "route", ["OPTIONS /", "OPTIONS /swagger.json", "HEAD /", "HEAD /score", "HEAD /swagger.json"]
+)
+def test_options_and_head_elsewhere(pool, route: str) -> None:
+    method, path = route.split()
+    pool.get("echo").check(method, path)

@@ -1,0 +1,49 @@
+"""Start-up failures: a bad run() signature, missing init/run, a failing import, a failing init().
+
+Both servers must exit with code 3 and log the same key lines (the user's traceback, the
+message naming the problem, and for init() failures a listing of the model directory).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.oracle, pytest.mark.slow]
+
+CASES = {
+    "star_args": ["run() cannot accept positional-only arguments, *args, or **kwargs."],
+    "no_init": ["does not have a init() function defined."],
+    "no_run": ["does not have a run() function defined."],
+    "import_error": [
+        "Traceback (most recent call last):",
+        "ModuleNotFoundError: No module named 'this_module_does_not_exist'",
+    ],
+    "init_error": [
+        "User's init function failed",
+        "Traceback (most recent call last):",
+        'in init\n    with open(path, "rb") as f:',
+        "FileNotFoundError: [Errno 2] No such file or directory: '{model_dir}/missing-model.pkl'",
+        "Model Directory Contents:",
+        " - 1/\n",
+        " -     model.joblib\n",
+    ],
+}
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_failing_start_exits_3_with_the_key_log_lines(pool, iris_model_dir, script: str) -> None:
+    kinds = ("oracle", pool.second_kind)
+    servers = [pool.start_one(kind, script) for kind in kinds]
+    try:
+        codes = [server.wait_exit(timeout=90) for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
+    logs = [server.log() for server in servers]
+    assert codes == [3, 3], f"exit codes oracle={codes[0]} {kinds[1]}={codes[1]}\n{logs[1][-3000:]}"
+    for line in CASES[script]:
+        line = line.format(model_dir=iris_model_dir)
+        assert line in logs[0], f"key line not in the oracle's log: {line!r}"
+        assert line in logs[1], (
+            f"key line missing from {kinds[1]}'s log: {line!r}\n{logs[1][-3000:]}"
+        )
