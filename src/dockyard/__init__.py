@@ -36,6 +36,9 @@ _EXPORTS: dict[str, str] = {
     "Environment": ".assets.environment",
     "InferenceConfig": ".assets.inference",
     "Model": ".assets.model",
+    # web services
+    "LocalWebservice": ".webservice.local",
+    "Webservice": ".webservice.base",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
