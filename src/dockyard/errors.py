@@ -61,10 +61,6 @@ class WorkspaceNotFoundError(NotFoundError):
     pass
 
 
-class ModelNotFoundError(NotFoundError):
-    pass
-
-
 class EnvironmentNotFoundError(NotFoundError):
     pass
 
@@ -168,6 +164,11 @@ class WebserviceError(DockyardError):
         self.content = content
         self.logs = logs
         super().__init__(message, hint=hint, **details)
+
+
+class ModelNotFoundError(NotFoundError, WebserviceError):
+    """No registered model matches. Also a ``WebserviceError``: azureml.core raises
+    ``WebserviceException`` when ``Model(ws, name)`` finds nothing, and v1 code catches that."""
 
 
 class DeploymentError(WebserviceError):
