@@ -1,0 +1,378 @@
+"""``Environment``: the Python packages, base image and variables a deployment runs with.
+
+Mirrors ``azureml.core.environment.Environment`` (v1), so that ported code keeps working::
+
+    from dockyard import Environment
+
+    env = Environment.from_conda_specification(name="env", file_path="myenv.yml")
+    env.environment_variables["MODE"] = "fast"
+    env.register(ws)                        # versions 1, 2, 3 ... per name
+
+An environment is plain data in three sections: ``env.python`` (a :class:`PythonSection` holding
+:class:`~dockyard.assets.conda.CondaDependencies`), ``env.docker`` (a :class:`DockerSection`: base
+image or base Dockerfile) and ``env.environment_variables``. Two content hashes identify it:
+
+* :meth:`Environment.build_hash` covers everything that changes what gets *built* (packages,
+  Python version, channels, pip options and the files ``-r`` includes, base image/Dockerfile). It
+  keys cached virtual environments and image layers.
+* :meth:`Environment.full_hash` is the build hash plus the environment variables, so changing a
+  variable never rebuilds anything, but still makes a new registered version.
+
+Both are sha256 of canonical JSON: stable across processes, machines and Python versions.
+:meth:`Environment.to_spec` translates the environment into the plain
+:class:`~dockyard.build.specs.EnvironmentSpec` that the environment builder takes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.assets import _env_registry
+from dockyard.assets import _specfiles as sf
+from dockyard.assets._env_parts import (
+    HASH_FORMAT,
+    NAME_RULE,
+    ContainerRegistry,
+    DockerSection,
+    PythonSection,
+    canonical_sha256,
+    local_file_digests,
+    norm,
+    text_or_none,
+    validate_name,
+)
+from dockyard.assets.conda import DEFAULT_NAME, PYTHON, CondaDependencies
+from dockyard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dockyard.build.specs import EnvironmentSpec
+
+__all__ = [
+    "NAME_RULE",
+    "ContainerRegistry",
+    "DockerSection",
+    "Environment",
+    "PythonSection",
+    "EnvironmentsView",
+    "canonical_sha256",
+    "environments_view",
+    "validate_name",
+]
+
+EnvironmentsView = _env_registry.EnvironmentsView
+environments_view = _env_registry.environments_view
+
+_DEFINITION_FILE = "azureml_environment.json"
+_CONDA_FILE = "conda_dependencies.yml"
+_DOCKERFILE_FILE = "BaseDockerfile"
+
+
+class Environment:
+    """A named, versionable Python environment for deployments (see the module docstring).
+
+    :param name: the environment's name (letters, digits, ``-``, ``_``, ``.``; checked when it
+        is registered).
+    """
+
+    def __init__(self, name: str, _skip_defaults: bool = False) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Environment name must be a str, got {type(name).__name__}")
+        self.name = name
+        #: registered version as a string ("1", "2" ...), None until registered.
+        self.version: str | None = None
+        self.python = PythonSection(_skip_defaults=_skip_defaults)
+        self.docker = DockerSection(_skip_defaults=_skip_defaults)
+        self.environment_variables: dict[str, str] = {}
+        #: accepted for compatibility; dockyard always adds its own scoring runtime.
+        self.inferencing_stack_version: str | None = None
+        #: when the registry recorded this version (None until registered).
+        self.created_time: Any = None
+
+    # --- construction ---------------------------------------------------------------------------
+    @staticmethod
+    def from_conda_specification(name: str, file_path: str | os.PathLike[str]) -> Environment:
+        """An environment from a conda environment YAML file.
+
+        The file is read and checked now: a YAML error, an unknown key or a bad package raises
+        ``SpecError`` naming the file and line. Files included with ``-r`` are read too.
+        """
+        conda = CondaDependencies(conda_dependencies_file_path=file_path)
+        conda.included_files()
+        env = Environment(name=name)
+        env.python.conda_dependencies = conda
+        return env
+
+    @staticmethod
+    def from_pip_requirements(
+        name: str, file_path: str | os.PathLike[str], pip_version: str | None = None
+    ) -> Environment:
+        """An environment from a pip ``requirements.txt`` (plus conda's ``pip`` package).
+
+        Every line is checked now; a bad line raises ``SpecError`` naming the file and line.
+        """
+        path = Path(os.path.normpath(os.fspath(file_path)))
+        lines = sf.parse_requirements(sf.read_text(path, "Requirements file"), str(path))
+        conda = CondaDependencies(_underlying_structure={"name": DEFAULT_NAME})
+        conda._source, conda._base_dir = str(path), path.resolve().parent
+        conda.set_pip_requirements([line.text for line in lines])
+        conda.add_conda_package(f"pip={pip_version}" if pip_version else "pip")
+        conda.included_files()
+        env = Environment(name=name)
+        env.python.conda_dependencies = conda
+        return env
+
+    @staticmethod
+    def _from_dependencies(
+        name: str, conda_specification: str | None, pip_requirements: str | None
+    ) -> Environment:
+        if conda_specification and pip_requirements:
+            raise ValidationError(
+                "Give either conda_specification or pip_requirements, not both.",
+                hint="merge the pip requirements into the conda file's 'pip:' list",
+            )
+        if conda_specification:
+            return Environment.from_conda_specification(name, conda_specification)
+        if pip_requirements:
+            return Environment.from_pip_requirements(name, pip_requirements)
+        env = Environment(name)
+        env.python.user_managed_dependencies = True
+        return env
+
+    @staticmethod
+    def from_docker_image(
+        name: str,
+        image: str,
+        container_registry: ContainerRegistry | None = None,
+        conda_specification: str | None = None,
+        pip_requirements: str | None = None,
+    ) -> Environment:
+        """An environment on ``image``; without a spec file the image's own Python is used."""
+        env = Environment._from_dependencies(name, conda_specification, pip_requirements)
+        env.docker.base_image = image
+        if container_registry is not None:
+            env.docker.base_image_registry = container_registry
+        return env
+
+    @staticmethod
+    def from_dockerfile(
+        name: str,
+        dockerfile: str,
+        conda_specification: str | None = None,
+        pip_requirements: str | None = None,
+    ) -> Environment:
+        """An environment on a base Dockerfile (its text or a path to it)."""
+        env = Environment._from_dependencies(name, conda_specification, pip_requirements)
+        env.docker.base_dockerfile = dockerfile
+        return env
+
+    def clone(self, new_name: str) -> Environment:
+        """A copy under ``new_name``, not registered."""
+        env = Environment.deserialize(self.serialize())
+        env.name, env.version, env.created_time = new_name, None, None
+        return env
+
+    # --- hashes and the build spec --------------------------------------------------------------
+    def _build_payload(self) -> dict[str, Any]:
+        conda = self.python.conda_dependencies
+        packages = [norm(p) for p in conda.conda_packages] if conda else []
+        pip = [norm(p) for p in conda.pip_packages] if conda else []
+        return {
+            "format": HASH_FORMAT,
+            "user_managed": bool(self.python.user_managed_dependencies),
+            "interpreter_path": (
+                self.python.interpreter_path if self.python.user_managed_dependencies else None
+            ),
+            "python_version": conda.get_python_version() if conda else None,
+            "conda_packages": sorted(p for p in packages if sf.conda_name(p) != PYTHON),
+            "pip_packages": sorted(pip),
+            "pip_options": [norm(o) for o in conda.pip_options] if conda else [],
+            "channels": conda.conda_channels if conda else [],
+            "included_files": (
+                {k: text_or_none(v) for k, v in conda.included_files().items()} if conda else {}
+            ),
+            "local_files": local_file_digests(pip, conda._base_dir if conda else None),
+            "base_image": self.docker.base_image,
+            "base_dockerfile": text_or_none(self.docker.base_dockerfile),
+        }
+
+    def build_hash(self) -> str:
+        """sha256 of what is built: packages, Python, channels, pip options, ``-r`` files'
+        content, local wheel files, base image or Dockerfile. Package order does not matter."""
+        return canonical_sha256(self._build_payload())
+
+    def full_hash(self) -> str:
+        """sha256 of the build hash plus the environment variables."""
+        variables = {str(k): str(v) for k, v in (self.environment_variables or {}).items()}
+        return canonical_sha256({"build_hash": self.build_hash(), "variables": variables})
+
+    def to_spec(self) -> EnvironmentSpec:
+        """The plain, validated spec the environment builder consumes."""
+        from dockyard.build.specs import EnvironmentSpec
+
+        conda = self.python.conda_dependencies
+        packages = conda.conda_packages if conda else []
+        return EnvironmentSpec(
+            name=validate_name(self.name),
+            version=self.version,
+            python_version=conda.get_python_version() if conda else None,
+            conda_packages=tuple(p for p in packages if sf.conda_name(p) != PYTHON),
+            pip_packages=tuple(conda.pip_packages if conda else ()),
+            pip_options=tuple(conda.pip_options if conda else ()),
+            channels=tuple(conda.conda_channels if conda else ()),
+            included_files=conda.included_files() if conda else {},
+            base_image=self.docker.base_image,
+            base_dockerfile=self.docker.base_dockerfile,
+            environment_variables={
+                str(k): str(v) for k, v in (self.environment_variables or {}).items()
+            },
+            user_managed=bool(self.python.user_managed_dependencies),
+            build_hash=self.build_hash(),
+            base_dir=conda._base_dir if conda else None,
+        )
+
+    # --- serialization (azureml.core's camelCase dict, plus a "dockyard" block) ------------------
+    def serialize(self) -> dict[str, Any]:
+        """A JSON-ready dict in azureml.core's environment format."""
+        conda = self.python.conda_dependencies
+        registry = self.docker.base_image_registry
+        return {
+            "name": self.name,
+            "version": self.version,
+            "environmentVariables": dict(self.environment_variables or {}),
+            "python": {
+                "userManagedDependencies": bool(self.python.user_managed_dependencies),
+                "interpreterPath": self.python.interpreter_path,
+                "condaDependenciesFile": self.python.conda_dependencies_file,
+                "baseCondaEnvironment": self.python.base_conda_environment,
+                "condaDependencies": conda.as_dict() if conda else None,
+            },
+            "docker": {
+                "enabled": bool(self.docker.enabled),
+                "baseImage": self.docker.base_image,
+                "baseDockerfile": self.docker.base_dockerfile,
+                "sharedVolumes": self.docker.shared_volumes,
+                "shmSize": self.docker.shm_size,
+                "arguments": list(self.docker.arguments or []),
+                "baseImageRegistry": {
+                    "address": registry.address,
+                    "username": registry.username,
+                },
+            },
+            "inferencingStackVersion": self.inferencing_stack_version,
+            "dockyard": {
+                "baseDir": str(conda._base_dir) if conda and conda._base_dir else None,
+                "includedFiles": dict(conda._included) if conda else {},
+            },
+        }
+
+    @staticmethod
+    def deserialize(data: Mapping[str, Any]) -> Environment:
+        """The inverse of :meth:`serialize` (also reads azureml.core's environment JSON)."""
+        if not isinstance(data, dict) or "name" not in data:
+            raise ValidationError(
+                "An environment definition must be a JSON object with at least a 'name'.",
+                hint="export one with env.serialize() or env.save_to_directory()",
+            )
+        env = Environment(data["name"], _skip_defaults=True)
+        version = data.get("version")
+        env.version = None if version is None else str(version)
+        env.environment_variables = dict(data.get("environmentVariables") or {})
+        env.inferencing_stack_version = data.get("inferencingStackVersion")
+        python = data.get("python") or {}
+        env.python.user_managed_dependencies = bool(python.get("userManagedDependencies", False))
+        env.python.interpreter_path = python.get("interpreterPath") or "python"
+        env.python.conda_dependencies_file = python.get("condaDependenciesFile")
+        env.python.base_conda_environment = python.get("baseCondaEnvironment")
+        extra = data.get("dockyard") or {}
+        if python.get("condaDependencies") is not None:
+            conda = CondaDependencies(_underlying_structure=python["condaDependencies"])
+            base_dir = extra.get("baseDir")
+            conda._base_dir = Path(base_dir) if base_dir else None
+            conda._included = dict(extra.get("includedFiles") or {})
+            conda._frozen_includes = True
+            env.python.conda_dependencies = conda
+        docker = data.get("docker") or {}
+        env.docker.enabled = bool(docker.get("enabled", False))
+        env.docker.shared_volumes = bool(docker.get("sharedVolumes", True))
+        env.docker.shm_size = docker.get("shmSize")
+        env.docker.arguments = list(docker.get("arguments") or [])
+        registry = docker.get("baseImageRegistry") or {}
+        env.docker.base_image_registry = ContainerRegistry(
+            registry.get("address"), registry.get("username")
+        )
+        env.docker.base_image = docker.get("baseImage")
+        if docker.get("baseDockerfile"):
+            env.docker._base_dockerfile = docker["baseDockerfile"]
+            env.docker._base_image = None
+        return env
+
+    def save_to_directory(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
+        """Write the definition to a folder in an editable form (azureml.core's file names)."""
+        folder = Path(path)
+        if folder.exists() and not overwrite:
+            raise ValidationError(
+                f"Folder {str(folder)!r} already exists.",
+                hint="pass overwrite=True or choose a new folder",
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        data = self.serialize()
+        conda = self.python.conda_dependencies
+        if conda is not None:
+            conda.save(folder / _CONDA_FILE)
+            data["python"]["condaDependencies"] = None
+        if self.docker.base_dockerfile:
+            (folder / _DOCKERFILE_FILE).write_text(self.docker.base_dockerfile, encoding="utf-8")
+            data["docker"]["baseDockerfile"] = None
+        (folder / _DEFINITION_FILE).write_text(json.dumps(data, indent=4), encoding="utf-8")
+
+    @staticmethod
+    def load_from_directory(path: str | os.PathLike[str]) -> Environment:
+        """Read a folder written by :meth:`save_to_directory`."""
+        folder = Path(path)
+        definition = folder / _DEFINITION_FILE
+        text = sf.read_text(definition, "Environment definition")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"{definition}, line {exc.lineno}: not valid JSON ({exc.msg}).",
+                hint="fix the JSON or save the environment again",
+            ) from exc
+        env = Environment.deserialize(data)
+        if (folder / _CONDA_FILE).is_file():
+            conda = CondaDependencies(folder / _CONDA_FILE)
+            extra = data.get("dockyard") or {}
+            conda._base_dir = Path(extra["baseDir"]) if extra.get("baseDir") else folder
+            conda._included = dict(extra.get("includedFiles") or {})
+            conda._frozen_includes = True
+            env.python.conda_dependencies = conda
+        if (folder / _DOCKERFILE_FILE).is_file():
+            env.docker.base_dockerfile = (folder / _DOCKERFILE_FILE).read_text(encoding="utf-8")
+        return env
+
+    # --- the registry (implemented in _env_registry) ---------------------------------------------
+    def register(self, workspace: Any) -> Environment:
+        """Register in ``workspace``; identical content to the latest version returns it,
+        new content gets the next version. Returns the registered environment."""
+        return _env_registry.register(self, workspace)
+
+    @staticmethod
+    def get(workspace: Any, name: str, version: str | int | None = None) -> Environment:
+        """A registered environment: ``version`` or else the latest."""
+        return _env_registry.get(workspace, name, version)
+
+    @staticmethod
+    def list(workspace: Any) -> dict[str, Environment]:
+        """Every registered environment name mapped to its latest version."""
+        return _env_registry.list_latest(workspace)
+
+    def __str__(self) -> str:
+        return f"Environment(Name: {self.name},\nVersion: {self.version})"
+
+    def __repr__(self) -> str:
+        return json.dumps(self.serialize(), indent=4, sort_keys=True)
