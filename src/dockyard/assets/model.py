@@ -1,0 +1,424 @@
+"""Registered models: ``Model.register``, ``Model(ws, name)``, ``Model.list``, download, tags.
+
+The API is Azure ML v1's ``azureml.core.Model``. Files go into the workspace's blob store first
+(streamed, deduplicated), then one short transaction records the new version, so a registration
+that dies half-way leaves no visible model. SQL lives in ``store/model_repo.py``; file handling
+in ``store/model_files.py``. Deployment (``Model.deploy``/``Model.package``) is attached by the
+web service layer.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import ModelNotFoundError, UserError, ValidationError
+from dockyard.store import model_files, model_repo
+
+if TYPE_CHECKING:
+    from dockyard.store.schema import ModelRow
+    from dockyard.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+#: Azure's rule for model (and environment) names.
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_MODEL_NAME_RULE = "letters, digits, '-', '_' and '.', at most 255, starting with a letter or digit"
+
+
+def check_model_name(name: object) -> str:
+    if not isinstance(name, str) or not MODEL_NAME_RE.match(name):
+        raise ValidationError(
+            f"Invalid model name {name!r}: use {_MODEL_NAME_RULE}.",
+            hint="Pick a name such as 'sklearn-regression.v2'.",
+        )
+    return name
+
+
+def _check_mapping(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValidationError(
+            f"{what} must be a dict of string keys, got {value!r}.",
+            hint=f'Pass e.g. {what}={{"area": "diabetes"}}.',
+        )
+    return {
+        k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
+        for k, v in value.items()
+    }
+
+
+def _filters(value: Any, what: str) -> list[tuple[str, str | None]]:
+    """Azure's filter forms: ``["k", ["k2", "v2"]]``, or a dict ``{"k": "v"}``."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [(str(k), None if v is None else str(v)) for k, v in value.items()]
+    if isinstance(value, str):
+        value = [value]
+    result: list[tuple[str, str | None]] = []
+    for item in value:
+        if isinstance(item, str):
+            result.append((item, None))
+        elif isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+            result.append((item[0], str(item[1])))
+        else:
+            raise ValidationError(
+                f"Invalid {what} filter {item!r}: use 'key' or ['key', 'value'] (or a dict).",
+                hint=f'Example: Model.list(ws, {what}=["stage", ["area", "diabetes"]]).',
+            )
+    return result
+
+
+def _matches(values: Mapping[str, Any], wanted: list[tuple[str, str | None]]) -> bool:
+    return all(k in values and (v is None or str(values[k]) == v) for k, v in wanted)
+
+
+class Model:
+    """A registered model version (Azure ML v1's ``Model``)."""
+
+    class Framework:
+        CUSTOM = "Custom"
+        MULTI = "Multi"
+        ONNX = "Onnx"
+        SCIKITLEARN = "ScikitLearn"
+        TENSORFLOW = "TensorFlow"
+        PYTORCH = "PyTorch"
+
+    def __init__(
+        self,
+        workspace: Workspace | None,
+        name: str | None = None,
+        id: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        model_framework: str | None = None,
+        expand: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.workspace = workspace
+        self._row: ModelRow | None = None
+        self._files: list[model_repo.FileEntry] | None = None
+        self.datasets: dict[str, Any] = {}
+        self.run = self.run_id = self.experiment_name = self.created_by = None
+        self.sample_input_dataset = self.sample_output_dataset = None
+        self.resource_configuration = self.parent_id = self.derived_model_ids = None
+        row = kwargs.get("_row")
+        if row is None and workspace is None:
+            return  # Model(None): filled by deserialize()
+        if row is None:
+            assert workspace is not None
+            row = _find(workspace, name, id, tags, properties, version, model_framework)
+        self._load(row)
+
+    def _load(self, row: ModelRow) -> None:
+        self._row = row
+        self.name: str = row.name
+        self.version: int = row.version
+        self.id = f"{row.name}:{row.version}"
+        self.description = row.description
+        self.tags: dict[str, Any] = dict(row.tags or {})
+        self.properties: dict[str, Any] = dict(row.properties or {})
+        self.model_framework = row.framework
+        self.model_framework_version = row.framework_version
+        self.created_time: datetime = row.created_at
+        self.url = f"dockyard://models/{row.name}/{row.version}/{row.root}"
+        self.mime_type = "application/octet-stream"
+        self.unpack = False
+        self.size = row.size
+        self.file_count = row.file_count
+        self.root = row.root
+        self.is_folder = row.is_folder
+
+    # --- registering ---------------------------------------------------------------------
+    @staticmethod
+    def register(
+        workspace: Workspace,
+        model_path: str | os.PathLike[str],
+        model_name: str,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        description: str | None = None,
+        datasets: Any = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        child_paths: Sequence[str] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+    ) -> Model:
+        """Register the file or folder ``model_path`` as the next version of ``model_name``."""
+        check_model_name(model_name)
+        if model_framework is None and model_framework_version is not None:
+            raise ValidationError(
+                f"model_framework_version {model_framework_version!r} was given without model_framework.",
+                hint="Pass model_framework too, e.g. Model.Framework.SCIKITLEARN.",
+            )
+        tag_values = _check_mapping(tags, "tags")
+        property_values = _check_mapping(properties, "properties")
+        root, is_folder, sources = model_files.collect(model_path, child_paths)
+        log.info("Registering model %s (%d files)", model_name, len(sources))
+        workspace.blobs.clean_temp()
+        refs = workspace.blobs.put_files(src for src, _ in sources)
+        entries = [
+            model_repo.FileEntry(rel, sha, size)
+            for (_, rel), (sha, size) in zip(sources, refs, strict=True)
+        ]
+        row = model_repo.register(
+            workspace.store, name=model_name, root=root, is_folder=is_folder, files=entries,
+            tags=tag_values, properties=property_values, description=description,
+            framework=model_framework, framework_version=model_framework_version,
+        )  # fmt: skip
+        model = Model(workspace, _row=row)
+        model._files = entries
+        return model
+
+    # --- finding -----------------------------------------------------------------------------
+    @staticmethod
+    def list(
+        workspace: Workspace,
+        name: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        dataset_id: str | None = None,
+        expand: bool = True,
+        page_count: int = 255,
+        model_framework: str | None = None,
+    ) -> list[Model]:
+        """Models matching every filter, by name then newest version first."""
+        tag_filter, prop_filter = _filters(tags, "tags"), _filters(properties, "properties")
+        rows = model_repo.list_rows(workspace.store, name=name, framework=model_framework)
+        result, seen = [], set()
+        for row in rows:
+            if latest and row.name in seen:
+                continue
+            if _matches(row.tags or {}, tag_filter) and _matches(row.properties or {}, prop_filter):
+                seen.add(row.name)
+                result.append(Model(workspace, _row=row))
+        return result
+
+    @property
+    def files(self) -> builtins.list[model_repo.FileEntry]:
+        """The model's files: POSIX path under the model's parent folder, sha256, size."""
+        if self._files is None:
+            self._files = model_repo.files(self._ws.store, self._require_row().id)
+        return self._files
+
+    # --- changing ------------------------------------------------------------------------------
+    def update(
+        self, tags: dict[str, Any] | None = None, description: str | None = None, **_: Any
+    ) -> None:
+        """Replace the tags and/or the description."""
+        if tags:
+            self.tags = _check_mapping(tags, "tags")
+        if description:
+            self.description = description
+        model_repo.update(
+            self._ws.store, self._require_row().id, tags=self.tags, description=description
+        )
+
+    def update_tags_properties(
+        self, add_tags: dict[str, Any] | None = None, remove_tags: Any = None,
+        add_properties: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        new_props = _check_mapping(add_properties, "properties")
+        clash = [
+            k for k in new_props if k in self.properties and self.properties[k] != new_props[k]
+        ]
+        if clash:
+            raise ValidationError(
+                f"Properties {clash!r} of model {self.id} already exist: properties cannot be changed, only added.",
+                hint="Use tags for values that change.",
+            )
+        tags = dict(self.tags)
+        tags.update(_check_mapping(add_tags, "tags"))
+        for key in [remove_tags] if isinstance(remove_tags, str) else (remove_tags or []):
+            tags.pop(key, None)
+        props = {**self.properties, **new_props}
+        model_repo.update(self._ws.store, self._require_row().id, tags=tags, properties=props)
+        self.tags, self.properties = tags, props
+
+    def add_tags(self, tags: dict[str, Any]) -> None:
+        self.update_tags_properties(add_tags=tags)
+
+    def remove_tags(self, tags: Any) -> None:
+        self.update_tags_properties(remove_tags=tags)
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        self.update_tags_properties(add_properties=properties)
+
+    def delete(self) -> None:
+        """Delete this version (refused while a service uses it); unused blobs are reclaimed later."""
+        model_repo.delete_version(self._ws.store, self.name, self.version)
+        ws = self._ws
+        ws.blobs.remove_unreferenced(set(model_repo.referenced_blobs(ws.store)), grace_seconds=3600)
+
+    # --- files -------------------------------------------------------------------------------
+    def download(
+        self,
+        target_dir: str | os.PathLike[str] = ".",
+        exist_ok: bool = False,
+        exists_ok: bool | None = None,
+    ) -> str:
+        """Copy the files under ``target_dir``; return the model's path there (file or folder)."""
+        if exists_ok is not None:
+            exist_ok = exists_ok
+        paths = model_files.download(
+            self._ws.blobs, self.files, Path(target_dir), exist_ok=exist_ok
+        )
+        return os.path.commonpath([str(p) for p in paths])
+
+    def local_path(self) -> str:
+        """The registered files, laid out read-only under the workspace (``models/NAME/VERSION``)."""
+        folder = self._ws.path / "models" / self.name / str(self.version)
+        model_files.materialize(self._ws.blobs, self.files, folder)
+        return str(folder / self.root)
+
+    @staticmethod
+    def get_model_path(
+        model_name: str, version: int | None = None, _workspace: Workspace | None = None
+    ) -> str:
+        """The local path of a registered model's file or folder.
+
+        Inside a deployment it resolves under ``AML_APP_ROOT/azureml-models``; otherwise it uses
+        ``_workspace`` (else the workspace of the nearest config file) and lays the files out
+        read-only under the workspace.
+        """
+        from dockyard.assets._model_path import resolve
+
+        return resolve(model_name, version, _workspace)
+
+    # --- serialization -------------------------------------------------------------------------
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "createdTime": self.created_time.isoformat() if self.created_time else None,
+            "createdBy": None,
+            "description": self.description,
+            "id": self.id,
+            "mimeType": self.mime_type,
+            "name": self.name,
+            "framework": self.model_framework,
+            "frameworkVersion": self.model_framework_version,
+            "tags": self.tags,
+            "properties": self.properties,
+            "unpack": self.unpack,
+            "url": self.url,
+            "version": self.version,
+            "experimentName": None,
+            "runId": None,
+            "runDetails": "None",
+            "datasets": [],
+            "resourceConfiguration": None,
+            "sampleInputDatasetId": None,
+            "sampleOutputDatasetId": None,
+            "size": self.size,
+            "fileCount": self.file_count,
+        }
+
+    @staticmethod
+    def deserialize(workspace: Workspace, model_payload: Mapping[str, Any]) -> Model:
+        """The model a ``serialize()`` payload describes, looked up in ``workspace``."""
+        model_id = model_payload.get("id") if isinstance(model_payload, Mapping) else None
+        if not isinstance(model_id, str):
+            raise ValidationError(
+                f"Cannot deserialize {model_payload!r}: it has no 'id' of the form 'name:version'.",
+                hint="Pass a dict produced by Model.serialize().",
+            )
+        return Model(workspace, id=model_id)
+
+    # --- helpers -------------------------------------------------------------------------------
+    @property
+    def _ws(self) -> Workspace:
+        if self.workspace is None:
+            raise UserError("This Model is not attached to a workspace.")
+        return self.workspace
+
+    def _require_row(self) -> ModelRow:
+        if self._row is None:
+            raise UserError("This Model was not loaded from a workspace.")
+        return self._row
+
+    def __repr__(self) -> str:
+        return (
+            f"Model(workspace={self.workspace!r}, name={self.name}, id={self.id}, "
+            f"version={self.version}, tags={self.tags}, properties={self.properties})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and (other.workspace, other.id) == (self.workspace, self.id)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def _find(
+    ws: Workspace, name: str | None, model_id: str | None, tags: Any, properties: Any,
+    version: int | None, framework: str | None,
+) -> ModelRow:  # fmt: skip
+    if model_id:
+        name, sep, ver = model_id.rpartition(":")
+        if not sep or not ver.isdigit():
+            raise ValidationError(
+                f"Invalid model id {model_id!r}: expected 'name:version', e.g. 'diabetes:3'.",
+            )
+        version = int(ver)
+    if not name:
+        raise ValidationError("Model() needs a name or an id ('name:version').")
+    check_model_name(name)
+    if version is not None and not tags and not properties and not framework:
+        row = model_repo.get(ws.store, name, int(version))
+    else:
+        found = Model.list(
+            ws, name=name, tags=tags, properties=properties, model_framework=framework
+        )
+        found = [m for m in found if version is None or m.version == int(version)]
+        row = found[0]._row if found else None
+    if row is None:
+        known = model_repo.versions(ws.store, name)
+        what = f"{name}:{version}" if version is not None else name
+        detail = f"existing versions: {known}" if known else "no model of that name is registered"
+        raise ModelNotFoundError(
+            f"Model {what!r} not found in workspace {ws.name!r} ({detail}).",
+            hint="List models with `dockyard model list` or Model.list(ws).",
+        )
+    return row
+
+
+class ModelsView(Mapping[str, Model]):
+    """``ws.models``: the latest version of each registered model, by name."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def __getitem__(self, name: str) -> Model:
+        row = model_repo.get(self._ws.store, name)
+        if row is None:
+            raise KeyError(name)
+        return Model(self._ws, _row=row)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(model_repo.names(self._ws.store))
+
+    def __len__(self) -> int:
+        return len(model_repo.names(self._ws.store))
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(f'{n!r}: {m!r}' for n, m in self.items())}}}"
+
+
+def workspace_view(workspace: Workspace) -> ModelsView:
+    return ModelsView(workspace)
+
+
+__all__ = ["MODEL_NAME_RE", "Model", "ModelsView", "check_model_name", "workspace_view"]
