@@ -66,6 +66,8 @@ __all__ = [
 
 EnvironmentsView = _env_registry.EnvironmentsView
 environments_view = _env_registry.environments_view
+#: what ``Workspace.environments`` calls (dockyard.workspace looks up ``workspace_view``).
+workspace_view = _env_registry.environments_view
 
 _DEFINITION_FILE = "azureml_environment.json"
 _CONDA_FILE = "conda_dependencies.yml"
@@ -216,6 +218,12 @@ class Environment:
 
         conda = self.python.conda_dependencies
         packages = conda.conda_packages if conda else []
+        extra: dict[str, Any] = {}
+        if (
+            "interpreter_path" in EnvironmentSpec.model_fields
+            and self.python.user_managed_dependencies
+        ):
+            extra["interpreter_path"] = self.python.interpreter_path
         return EnvironmentSpec(
             name=validate_name(self.name),
             version=self.version,
@@ -233,6 +241,7 @@ class Environment:
             user_managed=bool(self.python.user_managed_dependencies),
             build_hash=self.build_hash(),
             base_dir=conda._base_dir if conda else None,
+            **extra,
         )
 
     # --- serialization (azureml.core's camelCase dict, plus a "dockyard" block) ------------------
