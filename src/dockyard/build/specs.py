@@ -38,6 +38,9 @@ class EnvironmentSpec(_Spec):
     environment_variables: dict[str, str] = Field(default_factory=dict)
     #: The user manages the interpreter and packages themselves: build nothing.
     user_managed: bool = False
+    #: Interpreter of a user-managed environment (a path, or a name on PATH such as ``python``);
+    #: None means the interpreter dockyard runs on.
+    interpreter_path: str | None = None
     #: Key of virtual environments and image layers (see Environment.build_hash()).
     build_hash: str
     #: Spec source folder: relative ``-r`` files and local wheel paths resolve against it.
