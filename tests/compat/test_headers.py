@@ -95,3 +95,27 @@ def test_wrong_method(pool, script: str, route: str) -> None:
 def test_options_and_head_elsewhere(pool, route: str) -> None:
     method, path = route.split()
     pool.get("echo").check(method, path)
+
+
+CORS_ENV = {"AML_CORS_ORIGINS": "http://a.example, http://b.example"}
+PREFLIGHT = {
+    "Origin": "http://b.example",
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type",
+}
+CORS_CASES = [
+    ("allowed-origin", "POST", "/score", {"Origin": "http://a.example"}),
+    ("other-origin", "POST", "/score", {"Origin": "http://evil.example"}),
+    ("no-origin", "POST", "/score", {}),
+    ("preflight", "OPTIONS", "/score", PREFLIGHT),
+    ("liveness", "GET", "/", {"Origin": "http://a.example"}),
+    ("swagger", "GET", "/swagger.json", {"Origin": "http://b.example"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "path", "headers"), CORS_CASES, ids=[c[0] for c in CORS_CASES]
+)
+def test_cors_origins(pool, case: str, method: str, path: str, headers: dict) -> None:
+    content = b"x" if method == "POST" else None
+    pool.get("echo", env=CORS_ENV).check(method, path, headers=headers, content=content)
