@@ -371,8 +371,16 @@ class Environment:
         return _env_registry.register(self, workspace)
 
     @staticmethod
-    def get(workspace: Any, name: str, version: str | int | None = None) -> Environment:
-        """A registered environment: ``version`` or else the latest."""
+    def get(
+        workspace: Any, name: str, version: str | int | None = None, label: str | None = None
+    ) -> Environment:
+        """A registered environment: ``version`` or else the latest. (Azure's ``label`` is
+        accepted in the signature; dockyard has no labels yet, so giving one is an error.)"""
+        if label is not None:
+            raise ValidationError(
+                f"Environment labels are not supported (asked for label {label!r} of {name!r}).",
+                hint="ask for a version instead: Environment.get(ws, name, version='2')",
+            )
         return _env_registry.get(workspace, name, version)
 
     @staticmethod

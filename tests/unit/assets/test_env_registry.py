@@ -75,6 +75,8 @@ def test_get_errors_name_what_is_missing(ws: Workspace) -> None:
         Environment.get(ws, "sk", version=7)
     with pytest.raises(ValidationError, match="'abc'"):
         Environment.get(ws, "sk", version="abc")
+    with pytest.raises(ValidationError, match="labels are not supported"):
+        Environment.get(ws, "sk", label="prod")
 
 
 def test_bad_names_are_refused_before_anything_is_written(ws: Workspace) -> None:
