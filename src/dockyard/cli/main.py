@@ -6,59 +6,13 @@ scoring-server runtime is installed (inside images and minimal environments).
 
 from __future__ import annotations
 
-import importlib
 import sys
-
-# noun -> module under dockyard.cli that defines ``app`` (a typer.Typer)
-NOUNS: dict[str, str] = {
-    "workspace": "workspace",
-    "model": "model",
-    "env": "env",
-    "secret": "secret",
-    "image": "image",
-    "service": "service",
-    "base-image": "base_image",
-}
 
 
 def _serve(argv: list[str]) -> int:
     from dockyard.server.__main__ import main as serve_main
 
     return serve_main(argv)
-
-
-def build_app():  # type: ignore[no-untyped-def]
-    import typer
-
-    from dockyard.cli.common import app_callback
-
-    app = typer.Typer(
-        name="dockyard",
-        help="Register models, build them into images, deploy them as web services, and find out why a deployment fails.",
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        add_completion=False,
-    )
-    app.callback()(app_callback)
-    for noun, module_name in NOUNS.items():
-        try:
-            module = importlib.import_module(f"dockyard.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"dockyard.cli.{module_name}":
-                continue  # that noun is not built yet
-            raise
-        app.add_typer(module.app, name=noun)
-
-    @app.command(
-        "serve",
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        add_help_option=False,
-    )
-    def serve(ctx: typer.Context) -> None:
-        """Run the scoring server for a score.py (see `dockyard serve --help`)."""
-        raise typer.Exit(_serve(list(ctx.args)))
-
-    return app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from dockyard.cli.app import build_app
     from dockyard.errors import DockyardError
 
     app = build_app()
