@@ -35,12 +35,19 @@ class DeploymentSpec:
     worker_count: int = 1
     startup_timeout_seconds: float | None = None
     extra_args: tuple[str, ...] = ()
+    #: argv that starts ``python -m dockyard.server`` in the environment (default: that command).
+    server_argv: tuple[str, ...] = ()
+
+    def command(self, *args: str) -> list[str]:
+        base = list(self.server_argv) or [self.python, "-m", "dockyard.server"]
+        return [*base, *args, *self.extra_args]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["service_dir"] = str(self.service_dir)
         data["app_root"] = str(self.app_root)
         data["extra_args"] = list(self.extra_args)
+        data["server_argv"] = list(self.server_argv)
         return data
 
     @classmethod
@@ -49,6 +56,7 @@ class DeploymentSpec:
         data["service_dir"] = Path(data["service_dir"])
         data["app_root"] = Path(data["app_root"])
         data["extra_args"] = tuple(data.get("extra_args", ()))
+        data["server_argv"] = tuple(data.get("server_argv", ()))
         return cls(**data)
 
 

@@ -217,11 +217,7 @@ class Supervisor:
                     "WORKER_COUNT": "1",
                 }
             )
-            cmd = [
-                spec.python, "-m", "dockyard.server",
-                "--host", spec.host, "--port", str(spec.port), "--workers", "1",
-                *spec.extra_args,
-            ]  # fmt: skip
+            cmd = spec.command("--host", spec.host, "--port", str(spec.port), "--workers", "1")
             proc = subprocess.Popen(
                 cmd,
                 cwd=str(spec.app_root),

@@ -88,15 +88,17 @@ def _model_id(model: Any) -> tuple[str, int]:
     return str(model_name), int(model_version)
 
 
-def resolve_python(ws: Workspace, environment: Any, progress: Any) -> tuple[str, dict[str, str]]:
-    """The interpreter that runs the server, and the environment's variables.
+def resolve_python(
+    ws: Workspace, environment: Any, progress: Any
+) -> tuple[list[str], dict[str, str]]:
+    """The argv that starts the server, and the environment's variables.
 
     No environment: dockyard's own interpreter (the fastest path). Otherwise a cached virtual
     environment keyed by the environment's build hash.
     """
     if environment is None:
         progress("environment: none given; using dockyard's own Python")
-        return sys.executable, {}
+        return [sys.executable, "-m", "dockyard.server"], {}
     variables = {
         str(k): str(v)
         for k, v in (getattr(environment, "environment_variables", None) or {}).items()
@@ -105,7 +107,9 @@ def resolve_python(ws: Workspace, environment: Any, progress: Any) -> tuple[str,
 
     spec = environment.to_spec()
     resolved = ensure_environment(spec, environments_cache(ws), progress=progress)
-    return str(resolved.python), variables
+    versions = ", ".join(f"{k}=={v}" for k, v in sorted(resolved.packages.items()))
+    progress(f"environment: Python {resolved.python_version} at {resolved.python}; {versions}")
+    return resolved.server_command(), variables
 
 
 def server_environment(config: DeploymentConfig, service_dir: Path) -> dict[str, str]:
@@ -154,7 +158,7 @@ def prepare(
         )
     environment = getattr(inference_config, "environment", None)
     try:
-        python, variables = resolve_python(ws, environment, progress)
+        argv, variables = resolve_python(ws, environment, progress)
     except StepError as exc:
         raise DeploymentError(
             f"Service {name!r}: creating the Python environment failed: {exc.message}",
@@ -183,7 +187,8 @@ def prepare(
         name=name,
         service_dir=service_dir,
         app_root=app_root.path,
-        python=python,
+        python=argv[0],
+        server_argv=tuple(argv),
         env=env,
         port=port,
         worker_count=config.worker_count,
