@@ -1,0 +1,184 @@
+"""``dockyard model ...``: register, list, show, download, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, load_workspace
+from dockyard.errors import ValidationError
+
+app = typer.Typer(
+    help="The model registry: register, list, show, download, delete.", no_args_is_help=True
+)
+
+RefArg = Annotated[str, typer.Argument(help="Model NAME or NAME:VERSION (default: latest).")]
+VersionOpt = Annotated[int | None, typer.Option("--version", "-v", help="Model version.")]
+COLUMNS = ["name", "version", "framework", "size", "file_count", "tags", "created_at"]
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"Invalid --{what} {item!r}: expected KEY=VALUE.")
+        result[key] = value
+    return result
+
+
+def _filters(items: list[str] | None) -> list[Any]:
+    return [item.split("=", 1) if "=" in item else item for item in items or []]
+
+
+def _ref(ref: str, version: int | None) -> tuple[str, int | None]:
+    name, sep, ver = ref.rpartition(":")
+    if sep and ver.isdigit():
+        return name, int(ver)
+    return ref, version
+
+
+def row(model: Any, *, files: bool = False) -> dict[str, Any]:
+    """The JSON shape of a model (documented in docs/workspace.md)."""
+    data = {
+        "id": model.id,
+        "name": model.name,
+        "version": model.version,
+        "description": model.description,
+        "tags": model.tags,
+        "properties": model.properties,
+        "framework": model.model_framework,
+        "framework_version": model.model_framework_version,
+        "created_at": model.created_time.isoformat(),
+        "root": model.root,
+        "is_folder": model.is_folder,
+        "size": model.size,
+        "file_count": model.file_count,
+    }
+    if files:
+        data["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in model.files]
+    return data
+
+
+@app.command()
+def register(
+    path: Annotated[
+        Path, typer.Argument(help="Model file or folder (a folder keeps its name and tree).")
+    ],
+    name: Annotated[str, typer.Option("--name", "-n", help="Model name.")],
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="KEY=VALUE, repeatable.")
+    ] = None,
+    prop: Annotated[
+        list[str] | None, typer.Option("--property", "-p", help="KEY=VALUE, repeatable.")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    framework: Annotated[str | None, typer.Option("--framework")] = None,
+    framework_version: Annotated[str | None, typer.Option("--framework-version")] = None,
+    child_path: Annotated[
+        list[str] | None,
+        typer.Option("--child-path", help="Only these paths inside the folder, repeatable."),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Register a file or folder as the next version of model NAME."""
+    from dockyard.assets.model import Model
+
+    model = Model.register(
+        load_workspace(workspace), str(path), name, tags=_pairs(tag, "tag"),
+        properties=_pairs(prop, "property"), description=description, model_framework=framework,
+        model_framework_version=framework_version, child_paths=child_path,
+    )  # fmt: skip
+    emit(output, row(model), title=f"registered {model.id}")
+
+
+@app.command("list")
+def list_(
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Only this model name.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="KEY or KEY=VALUE, repeatable.")
+    ] = None,
+    prop: Annotated[
+        list[str] | None, typer.Option("--property", "-p", help="KEY or KEY=VALUE.")
+    ] = None,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Only the latest version of each name.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """List registered models (newest version first), filtered like Model.list."""
+    from dockyard.assets.model import Model
+
+    models = Model.list(
+        load_workspace(workspace),
+        name=name,
+        tags=_filters(tag),
+        properties=_filters(prop),
+        latest=latest,
+    )
+    emit(output, [row(m) for m in models], columns=COLUMNS, title="models")
+
+
+@app.command()
+def show(
+    ref: RefArg,
+    version: VersionOpt = None,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Show one model version with its files."""
+    from dockyard.assets.model import Model
+
+    name, ver = _ref(ref, version)
+    model = Model(load_workspace(workspace), name, version=ver)
+    data = row(model, files=True)
+    if output == Output.table:
+        data["files"] = [f"{f['path']} ({f['size']} bytes)" for f in data["files"]]
+    emit(output, data, title=model.id)
+
+
+@app.command()
+def download(
+    ref: RefArg,
+    version: VersionOpt = None,
+    target: Annotated[Path, typer.Option("--target", "-t", help="Folder to download into.")] = Path(
+        "."
+    ),
+    exist_ok: Annotated[
+        bool, typer.Option("--exist-ok", help="Overwrite files that exist.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Download a model's files (verified: a damaged stored file stops the download)."""
+    from dockyard.assets.model import Model
+
+    name, ver = _ref(ref, version)
+    model = Model(load_workspace(workspace), name, version=ver)
+    path = model.download(target, exist_ok=exist_ok)
+    emit(output, {"id": model.id, "path": path})
+
+
+@app.command()
+def delete(
+    ref: RefArg,
+    version: VersionOpt = None,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Delete one model version (NAME:VERSION); refused while a service uses it."""
+    from dockyard.assets.model import Model
+
+    name, ver = _ref(ref, version)
+    if ver is None:
+        raise ValidationError(
+            f"Model {ref!r}: say which version to delete.",
+            hint=f"Use `dockyard model delete {ref}:VERSION`.",
+        )
+    model = Model(load_workspace(workspace), name, version=ver)
+    model.delete()
+    emit(output, {"id": model.id, "deleted": True})
