@@ -254,8 +254,10 @@ def _user_managed(spec: EnvironmentSpec, cache_dir: Path, say: Progress) -> Reso
         )
     python = Path(found)
     probe = (
-        "import importlib.util, json, sys, sysconfig; print(json.dumps([sys.implementation.cache_tag,"
-        " sysconfig.get_platform(), importlib.util.find_spec('dockyard.server') is not None]))"
+        "import importlib.util, json, sys, sysconfig\n"
+        "try: found = importlib.util.find_spec('dockyard.server') is not None\n"
+        "except ImportError: found = False\n"
+        "print(json.dumps([sys.implementation.cache_tag, sysconfig.get_platform(), found]))"
     )
     out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False)
     if out.returncode != 0:

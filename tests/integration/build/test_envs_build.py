@@ -1,0 +1,191 @@
+"""ensure_environment with real uv and real installs (small packages: six, packaging)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from tests.integration.build.envbuild_helpers import make_spec, make_wheel
+
+from dockyard.build.envs import ensure_environment
+from dockyard.errors import EnvironmentBuildError
+
+
+def run_in(python: Path, code: str) -> str:
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_create_then_reuse(env_cache: Path) -> None:
+    lines: list[str] = []
+    spec = make_spec("create01", pip_packages=("six",), conda_packages=("packaging",))
+    env = ensure_environment(spec, env_cache, progress=lines.append)
+    assert env.kind == "venv" and not env.reused
+    assert env.python.is_file() and env.prefix == env_cache / "create01"
+    assert set(env.packages) >= {"six", "packaging", "uvicorn"}
+    assert (
+        run_in(env.python, "import six, packaging; print(six.__version__)") == env.packages["six"]
+    )
+    assert env.log_path is not None and "uv pip install" in env.log_path.read_text()
+    assert any(line.startswith("Installed ") for line in lines)  # uv's summary as progress
+    log_mtime = env.log_path.stat().st_mtime_ns
+
+    started = time.perf_counter()
+    again = ensure_environment(spec, env_cache)
+    elapsed = time.perf_counter() - started
+    assert again.reused and again.python == env.python and again.packages == env.packages
+    assert elapsed < 0.5, f"reuse took {elapsed:.2f} s"
+    assert env.log_path.stat().st_mtime_ns == log_mtime  # nothing was rebuilt
+
+
+def test_concurrent_processes_build_once(env_cache: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from pathlib import Path
+        from dockyard.build.envs import ensure_environment
+        from dockyard.build.specs import EnvironmentSpec
+        spec = EnvironmentSpec(name="c", build_hash="concurrent01", pip_packages=("six",))
+        env = ensure_environment(spec, Path({str(env_cache)!r}))
+        print(json.dumps({{"reused": env.reused, "python": str(env.python)}}))
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    results = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert sorted(r["reused"] for r in results) == [False, True, True]
+    assert len({r["python"] for r in results}) == 1
+
+
+def test_killed_build_leaves_nothing_trusted(env_cache: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from dockyard.build import envs
+        from dockyard.build.specs import EnvironmentSpec
+        real = envs.run_uv
+        def slow(args, *a, **kw):
+            real(args, *a, **kw)
+            if args[0] == "venv":
+                print("READY", flush=True)
+                time.sleep(120)
+        envs.run_uv = slow
+        spec = EnvironmentSpec(name="k", build_hash="killed01", pip_packages=("six",))
+        envs.ensure_environment(spec, Path({str(env_cache)!r}))
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "READY"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert not (env_cache / "killed01").exists()
+    assert list(env_cache.glob(".tmp-killed01-*"))  # the half-built folder, never trusted
+
+    env = ensure_environment(make_spec("killed01", pip_packages=("six",)), env_cache)
+    assert not env.reused and env.python.is_file()
+    assert not list(env_cache.glob(".tmp-killed01-*"))
+
+
+def test_unknown_package_is_named_and_nothing_is_kept(env_cache: Path) -> None:
+    spec = make_spec(
+        "unknown01", pip_packages=("six",), conda_packages=("dockyard-no-such-pkg-xyz=1.2",)
+    )
+    with pytest.raises(EnvironmentBuildError) as caught:
+        ensure_environment(spec, env_cache)
+    error = caught.value
+    assert "'dockyard-no-such-pkg-xyz==1.2.*'" in error.message
+    assert "'six'" not in error.message
+    assert error.step == "environment" and error.log_tail
+    assert str(env_cache / "logs" / "unknown01.log") in str(error)
+    assert (env_cache / "logs" / "unknown01.log").is_file()
+    assert not (env_cache / "unknown01").exists()
+    assert not list(env_cache.glob(".tmp-unknown01-*"))
+
+
+def test_unsatisfiable_pin_is_named(env_cache: Path) -> None:
+    spec = make_spec("pin01", pip_packages=("six==99.0", "packaging"))
+    with pytest.raises(EnvironmentBuildError, match=r"Cannot install 'six==99.0'") as caught:
+        ensure_environment(spec, env_cache)
+    assert caught.value.details["requirements"] == ["six==99.0"]
+    assert not (env_cache / "pin01").exists()
+
+
+def test_resolution_conflict_names_both(env_cache: Path) -> None:
+    spec = make_spec("conflict01", pip_packages=("packaging==24.0", "packaging>=25"))
+    with pytest.raises(EnvironmentBuildError) as caught:
+        ensure_environment(spec, env_cache)
+    assert caught.value.details["requirements"] == ["packaging==24.0", "packaging>=25"]
+
+
+def test_conda_spec_with_azureml_defaults(env_cache: Path) -> None:
+    lines: list[str] = []
+    spec = make_spec(
+        "azure01",
+        python_version="3.7",
+        conda_packages=("six=1.17", "mkl", "pip"),
+        pip_packages=("azureml-defaults==1.0.83", "packaging"),
+        channels=("conda-forge",),
+    )
+    env = ensure_environment(spec, env_cache, progress=lines.append)
+    assert env.log_path is not None
+    log = env.log_path.read_text()
+    assert "'azureml-defaults==1.0.83' not installed" in log
+    assert "mkl" in log and "Python 3.7" in log
+    assert any("Python 3.7" in line for line in lines)
+    assert any("Python 3.7" in w for w in env.warnings)
+    assert "azureml" not in run_in(
+        env.python, "import pkgutil; print([m.name for m in pkgutil.iter_modules()])"
+    )
+    assert run_in(env.python, "import six; print(six.__version__)").startswith("1.17")
+
+
+def test_pip_configuration_is_honoured_offline(
+    env_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_environment(make_spec("warmruntime", pip_packages=("six",)), env_cache)  # runtime ready
+    links = tmp_path / "links"
+    make_wheel(links, "dockyard-offline-pkg", "1.0", {"dockyard_offline_pkg.py": "VALUE = 42\n"})
+    conf = tmp_path / "pip.conf"
+    conf.write_text(
+        f"[global]\nno-index = true\nfind-links =\n    {links}\n    {tmp_path / 'gone'}\n"
+    )
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    for var in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"):
+        monkeypatch.delenv(var, raising=False)
+    env = ensure_environment(
+        make_spec("offline01", pip_packages=("dockyard-offline-pkg",)), env_cache
+    )
+    assert run_in(env.python, "import dockyard_offline_pkg as m; print(m.VALUE)") == "42"
+    assert env.log_path is not None
+    log = env.log_path.read_text()
+    assert "--no-index" in log and f"--find-links {links}" in log
+    assert "gone skipped" in log
+
+
+@pytest.mark.slow
+def test_numpy_and_scikit_learn_from_a_conda_spec(env_cache: Path) -> None:
+    spec = make_spec(
+        "sklearn01",
+        python_version="3.11",
+        conda_packages=("numpy>=1.26", "scikit-learn", "mkl", "pip"),
+        pip_packages=("azureml-defaults",),
+    )
+    env = ensure_environment(spec, env_cache)
+    assert {"numpy", "scikit-learn", "uvicorn"} <= set(env.packages)
+    code = (
+        "from sklearn.linear_model import Ridge; from sklearn.datasets import load_diabetes; "
+        "X, y = load_diabetes(return_X_y=True); print(round(Ridge().fit(X, y).score(X, y), 2))"
+    )
+    assert float(run_in(env.python, code)) > 0.3
