@@ -291,6 +291,16 @@ def install_error(
         "change or remove these requirements (pick versions with wheels for Python "
         f"{platform.python_version()}; replace conda-only packages by their PyPI names){where}"
     )
+    if "certificate" in lowered:
+        hint = (
+            "a package index's TLS certificate is not trusted: behind a TLS-intercepting proxy, "
+            f"set 'cert' in pip.conf (or SSL_CERT_FILE) to its CA bundle{where}"
+        )
+    elif "failed to fetch" in lowered or "connect" in lowered and not named:
+        hint = (
+            "a package index cannot be reached: check the network, the proxy (HTTPS_PROXY) and "
+            f"the index URLs in pip.conf; offline, point find-links at a folder of wheels{where}"
+        )
     return EnvironmentBuildError(
         message,
         step="environment",

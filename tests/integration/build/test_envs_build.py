@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.build.envbuild_helpers import make_spec, make_wheel
+from tests.integration.build.envbuild_helpers import make_ca_and_cert, make_spec, make_wheel
 
 from dockyard.build.envs import ensure_environment
 from dockyard.errors import EnvironmentBuildError
@@ -189,3 +195,60 @@ def test_numpy_and_scikit_learn_from_a_conda_spec(env_cache: Path) -> None:
         "X, y = load_diabetes(return_X_y=True); print(round(Ridge().fit(X, y).score(X, y), 2))"
     )
     assert float(run_in(env.python, code)) > 0.3
+
+
+@pytest.fixture
+def tls_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A package index over HTTPS on 127.0.0.1 with a throwaway CA (a TLS-intercepting proxy's)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a throwaway CA")
+    ca, cert, key = make_ca_and_cert(tmp_path / "tls")
+    root = tmp_path / "www"
+    wheel = make_wheel(
+        root / "files", "dockyard-tls-pkg", "1.0", {"dockyard_tls_pkg.py": "OK = 1\n"}
+    )
+    page = root / "simple" / "dockyard-tls-pkg" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        f'<html><body><a href="../../files/{wheel.name}">{wheel.name}</a></body></html>'
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/simple", ca
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_private_ca_from_pip_config_is_trusted(
+    env_cache: Path, tls_index: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_environment(make_spec("warmruntime", pip_packages=("six",)), env_cache)  # runtime ready
+    url, ca = tls_index
+    for var in (
+        "PIP_CERT",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "PIP_FIND_LINKS",
+        "SSL_CERT_DIR",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no user pip.conf
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    conf = tmp_path / "pip.conf"
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+
+    conf.write_text(f"[global]\nindex-url = {url}\ncert = {tmp_path / 'no-such-ca.pem'}\n")
+    with pytest.raises(EnvironmentBuildError, match="(?s)certificate.*pip.conf"):  # unknown CA
+        ensure_environment(make_spec("tls00", pip_packages=("dockyard-tls-pkg",)), env_cache)
+
+    conf.write_text(f"[global]\nindex-url = {url}\ncert = {ca}\n")
+    env = ensure_environment(make_spec("tls01", pip_packages=("dockyard-tls-pkg",)), env_cache)
+    assert run_in(env.python, "import dockyard_tls_pkg as m; print(m.OK)") == "1"
+    assert env.log_path is not None and f"trusting {ca}" in env.log_path.read_text()

@@ -181,3 +181,13 @@ def test_install_error_without_named_requirement_keeps_the_reason() -> None:
         ["error: Failed to fetch: https://x\n"], InstallPlan(requirements=["six"]), None
     )
     assert "Failed to fetch" in str(error) and error.details["requirements"] == []
+
+
+def test_tls_and_network_failures_get_their_own_hint() -> None:
+    tls = [
+        "error: Failed to fetch: https://x/simple/six/\n",
+        "  cause: invalid peer certificate: UnknownIssuer\n",
+    ]
+    assert "SSL_CERT_FILE" in str(install_error(tls, InstallPlan(requirements=["six"]), None))
+    down = ["error: Failed to fetch: https://x/simple/six/\n", "  cause: client error (Connect)\n"]
+    assert "HTTPS_PROXY" in str(install_error(down, InstallPlan(requirements=["six"]), None))
