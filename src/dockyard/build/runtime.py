@@ -30,8 +30,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import Requirement
-
 import dockyard
 from dockyard.build.cache import build_once, write_json
 from dockyard.build.uvtool import BuildLog, Progress, run_uv
@@ -94,12 +92,8 @@ def server_requirements() -> list[str]:
             step="server runtime",
             hint="install dockyard with pip or uv (e.g. 'pip install -e .' in a checkout)",
         ) from exc
-    base = []
-    for line in requires:
-        marker = Requirement(line).marker
-        if marker is None or "extra" not in str(marker):
-            base.append(line)
-    return sorted(base)
+    # base requirements are those whose marker (after ';') does not mention an extra
+    return sorted(r for r in requires if not re.search(r"\bextra\b", r.partition(";")[2]))
 
 
 def wheel_version() -> str:
