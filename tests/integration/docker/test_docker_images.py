@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import time
 import urllib.request
@@ -300,3 +301,45 @@ def test_push_remove_and_pull_back(
         docker_client.images.get(reference)
     pulled = pull_image(docker_client, reference)
     assert pulled == built.image_id
+
+
+def test_generated_context_builds_with_the_docker_cli_and_runs_by_hand(
+    docker_client: Any, base_image: str, wheel_cache: Path, tmp_path: Path, cleanup: Any
+) -> None:
+    """``generate_dockerfile=True``: the folder alone builds with ``docker build`` (the user's
+    CI), extra Dockerfile steps included, and ``docker run -p 127.0.0.1:PORT:5001`` serves it."""
+    import shutil
+    import subprocess
+
+    from dockyard.build.dockerfile import write_build_context
+
+    if shutil.which("docker") is None:
+        pytest.skip("the docker CLI is not installed")
+    script, src = _project(tmp_path)
+    spec = ImageSpec(
+        entry_script=script,
+        source_directory=src,
+        extra_dockerfile_steps="RUN echo from-steps > /etc/dockyard-steps && id -u >> /etc/dockyard-steps",
+    )
+    context = write_build_context(spec, tmp_path / "generated", cache_dir=wheel_cache)
+    tag = f"{_name('cli')}:1"
+    cleanup["images"].append(tag)
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    done = subprocess.run(
+        ["docker", "build", "-q", "-t", tag, str(context.path)],
+        capture_output=True, text=True, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = docker_client.containers.run(tag, ["cat", "/etc/dockyard-steps"], remove=True)
+    assert out.decode().split() == ["from-steps", "0"]  # steps run as root
+
+    name = _name("cli")
+    cleanup["containers"].append(name)
+    argv = ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::5001", tag]
+    if not _server_committed():
+        argv += ["python", "-m", "http.server", "5001"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    port = published_port(docker_client.containers.get(name))
+    status, _ = _get(f"http://127.0.0.1:{port}/")
+    assert status == 200
