@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.errors import ConflictError, DockyardError, WorkspaceNotFoundError
 from dockyard.store import layout
 from dockyard.store.blobs import BlobStore, VerifyReport
-from dockyard.store.secrets import SecretFiles, check_secret_name
+from dockyard.store.secrets import Keyvault, SecretFiles
 
 if TYPE_CHECKING:
     from dockyard.store.db import Store
@@ -385,52 +385,6 @@ class Workspace:
 
     def __hash__(self) -> int:
         return hash(self.path)
-
-
-class Keyvault:
-    """The workspace's secrets (Azure ML v1's ``Keyvault`` API), kept in owner-only files."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self._files = SecretFiles(workspace.path / "secrets")
-
-    def set_secret(self, name: str, value: str, content_type: Any = None) -> None:
-        self._files.set(name, value)
-        log.debug("secret %s set", name)
-
-    def set_secrets(self, secrets_batch: dict[str, str]) -> None:
-        for name in secrets_batch:
-            check_secret_name(name)
-        for name, value in secrets_batch.items():
-            self.set_secret(name, value)
-
-    def get_secret(self, name: str) -> str:
-        return self._files.get(name)
-
-    def get_secrets(self, secrets: list[str]) -> dict[str, str | None]:
-        """Values by name; a name that is not set maps to None (as in azureml.core)."""
-        result: dict[str, str | None] = {}
-        for name in secrets:
-            try:
-                result[name] = self._files.get(name)
-            except DockyardError:
-                result[name] = None
-        return result
-
-    def delete_secret(self, name: str) -> None:
-        self._files.delete(name)
-        log.debug("secret %s deleted", name)
-
-    def delete_secrets(self, secrets: list[str]) -> None:
-        for name in secrets:
-            self.delete_secret(name)
-
-    def list_secrets(self) -> list[dict[str, str]]:
-        """Secret names (never values), as ``[{"name": ...}]``."""
-        return [{"name": name} for name in self._files.names()]
-
-    def __repr__(self) -> str:
-        return f"Keyvault(workspace={self.workspace.name!r})"
 
 
 def _sqlite_url(folder: Path) -> str:

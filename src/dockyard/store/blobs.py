@@ -16,24 +16,29 @@ blob's bytes no longer match its name.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import hashlib
 import os
 import re
 import secrets
-import stat
-import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any
 
 from dockyard.errors import IntegrityError, ValidationError
+from dockyard.store.blob_io import (
+    CHUNK,
+    READ_ONLY,
+    VerifyingReader,
+    WriteBatch,
+    damaged_error,
+    hash_file,
+)
 
-CHUNK = 1 << 20  # 1 MiB: large enough for full disk speed, small enough for flat memory
+#: Files stored in parallel (hashing and writing release the GIL): one buffer of CHUNK each.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
 
 @dataclass
@@ -73,30 +78,6 @@ def check_sha(sha256: str) -> str:
     return sha256
 
 
-def _syncfs(folder: Path) -> bool:
-    """Flush the file system holding ``folder`` (Linux ``syncfs``). False if unavailable."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        return bool(libc.syncfs(fd) == 0)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class BlobStore:
     """The content-addressed store under ``root`` (a workspace's ``blobs/`` folder)."""
 
@@ -128,24 +109,29 @@ class BlobStore:
         Nothing becomes visible until every file is written and flushed; if one file fails, the
         temporary files of the batch are removed and the error is raised.
         """
-        refs: list[tuple[str, int]] = []
+        paths = list(paths)
         with self._batch() as batch:
-            for path in paths:
+
+            def store_one(path: Path | str) -> tuple[str, int]:
                 try:
-                    src = open(path, "rb")  # noqa: SIM115 - closed below
+                    src = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
                 except OSError as exc:
                     raise ValidationError(
                         f"Cannot read {path}: {exc.strerror or exc}",
                         hint="Check that the file exists and that you may read it.",
                     ) from exc
                 with src:
-                    refs.append(batch.add_stream(src))
-        return refs
+                    return batch.add_stream(src)
+
+            if len(paths) < 2 or WORKERS < 2:
+                return [store_one(p) for p in paths]
+            with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="blobs") as pool:
+                return list(pool.map(store_one, paths))
 
     @contextlib.contextmanager
-    def _batch(self) -> Iterator[_Batch]:
+    def _batch(self) -> Iterator[WriteBatch]:
         self.ensure()
-        batch = _Batch(self)
+        batch = WriteBatch(self)
         try:
             yield batch
             batch.commit()
@@ -172,7 +158,7 @@ class BlobStore:
         if verify:
             actual, actual_size = hash_file(target)
             if actual != sha256 or (size is not None and actual_size != size):
-                raise _damaged(sha256, target)
+                raise damaged_error(sha256, target)
         return target
 
     def open(self, sha256: str) -> VerifyingReader:
@@ -189,7 +175,7 @@ class BlobStore:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
             if size is not None and tmp.stat().st_size != size:
-                raise _damaged(sha256, self.blob_path(sha256))
+                raise damaged_error(sha256, self.blob_path(sha256))
             os.replace(tmp, dest)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -278,91 +264,6 @@ class BlobStore:
         return sum(blob.stat().st_size for _, blob in self.iter_blobs())
 
 
-class _Batch:
-    """Temporary files of one ``put_*`` call; ``commit`` flushes them and links them in place."""
-
-    def __init__(self, store: BlobStore) -> None:
-        self.store = store
-        self.pending: list[tuple[Path, str, int]] = []
-        self.buf = bytearray(CHUNK)
-        self.linux_sync = sys.platform.startswith("linux")
-
-    def add_stream(self, src: IO[bytes]) -> tuple[str, int]:
-        name = f"{os.getpid()}-{secrets.token_hex(8)}.part"
-        tmp = self.store.tmp / name
-        digest = hashlib.sha256()
-        size = 0
-        view = memoryview(self.buf)
-        with open(tmp, "wb") as out:
-            self.pending.append((tmp, "", 0))
-            readinto = getattr(src, "readinto", None)
-            while True:
-                if readinto is not None:
-                    n = readinto(self.buf)
-                    chunk = view[:n]
-                else:
-                    data = src.read(CHUNK)
-                    n, chunk = len(data), memoryview(data)
-                if not n:
-                    break
-                digest.update(chunk)
-                out.write(chunk)
-                size += n
-            if not self.linux_sync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.chmod(tmp, READ_ONLY)
-        sha = digest.hexdigest()
-        self.pending[-1] = (tmp, sha, size)
-        return sha, size
-
-    def commit(self) -> None:
-        if not self.pending:
-            return
-        if not (self.linux_sync and _syncfs(self.store.tmp)):
-            for tmp, _, _ in self.pending:
-                _fsync_file(tmp)
-        dirs: set[Path] = set()
-        for tmp, sha, size in self.pending:
-            final = self.store.blob_path(sha)
-            final.parent.mkdir(exist_ok=True)
-            dirs.add(final.parent)
-            try:
-                os.link(tmp, final)
-            except FileExistsError:
-                try:
-                    good = final.stat().st_size == size
-                except FileNotFoundError:
-                    good = False
-                if good:
-                    os.utime(final)  # refresh: keeps the blob out of remove_unreferenced's reach
-                else:
-                    os.replace(tmp, final)  # repair a damaged or vanished copy
-            except OSError:
-                os.replace(tmp, final)  # file systems without hard links
-        for tmp, _, _ in self.pending:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        self.pending.clear()
-        if not (self.linux_sync and _syncfs(self.store.objects)):
-            for folder in dirs:
-                _fsync_dir(folder)
-
-    def discard(self) -> None:
-        for tmp, _, _ in self.pending:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        self.pending.clear()
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _writer_alive(part: Path) -> bool:
     """Whether the process that writes temporary file ``part`` still runs (same host)."""
     pid_text = part.name.split("-", 1)[0]
@@ -375,59 +276,6 @@ def _writer_alive(part: Path) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def hash_file(path: Path | str) -> tuple[str, int]:
-    """SHA-256 and size of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb") as f:
-        while n := f.readinto(buf):
-            digest.update(view[:n])
-            size += n
-    return digest.hexdigest(), size
-
-
-def _damaged(sha256: str, path: Path) -> IntegrityError:
-    return IntegrityError(
-        f"Blob {sha256} at {path} is damaged: its bytes no longer match their SHA-256.",
-        hint="Run `dockyard workspace verify` to list every damaged blob; re-register the model from its source files to repair it.",
-    )
-
-
-class VerifyingReader:
-    """A read-only file over a blob that hashes what is read and raises at the end on mismatch."""
-
-    def __init__(self, raw: BinaryIO, sha256: str, path: Path) -> None:
-        self._raw = raw
-        self._sha = sha256
-        self._path = path
-        self._digest = hashlib.sha256()
-        self._checked = False
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n)
-        self._digest.update(data)
-        if not data or n is None or n < 0:
-            self._check()
-        return data
-
-    def _check(self) -> None:
-        if not self._checked:
-            self._checked = True
-            if self._digest.hexdigest() != self._sha:
-                raise _damaged(self._sha, self._path)
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self) -> VerifyingReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["CHUNK", "BlobStore", "VerifyReport", "VerifyingReader", "check_sha", "hash_file"]

@@ -1,4 +1,4 @@
-"""The workspace's secret store: one owner-only (0600) file per secret in ``secrets/`` (0700).
+"""The workspace's secret store (``Keyvault``, re-exported by ``dockyard.workspace``): one owner-only (0600) file per secret in ``secrets/`` (0700).
 
 Values never pass through logs: this module logs names only. Writes are atomic (temporary file
 created 0600, flushed, renamed), so a crash never leaves a half-written secret.
@@ -7,12 +7,16 @@ created 0600, flushed, renamed), so a crash never leaves a half-written secret.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets as _random
 from pathlib import Path
+from typing import Any
 
-from dockyard.errors import SecretNotFoundError, ValidationError
+from dockyard.errors import DockyardError, SecretNotFoundError, ValidationError
+
+log = logging.getLogger(__name__)
 
 #: Azure Key Vault's rule: 1-127 letters, digits and '-'.
 SECRET_NAME_RE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
@@ -85,4 +89,50 @@ class SecretFiles:
             ) from None
 
 
-__all__ = ["SECRET_NAME_RE", "SecretFiles", "check_secret_name"]
+class Keyvault:
+    """The workspace's secrets (Azure ML v1's ``Keyvault`` API), kept in owner-only files."""
+
+    def __init__(self, workspace: Any) -> None:
+        self.workspace = workspace
+        self._files = SecretFiles(workspace.path / "secrets")
+
+    def set_secret(self, name: str, value: str, content_type: Any = None) -> None:
+        self._files.set(name, value)
+        log.debug("secret %s set", name)
+
+    def set_secrets(self, secrets_batch: dict[str, str]) -> None:
+        for name in secrets_batch:
+            check_secret_name(name)
+        for name, value in secrets_batch.items():
+            self.set_secret(name, value)
+
+    def get_secret(self, name: str) -> str:
+        return self._files.get(name)
+
+    def get_secrets(self, secrets: list[str]) -> dict[str, str | None]:
+        """Values by name; a name that is not set maps to None (as in azureml.core)."""
+        result: dict[str, str | None] = {}
+        for name in secrets:
+            try:
+                result[name] = self._files.get(name)
+            except DockyardError:
+                result[name] = None
+        return result
+
+    def delete_secret(self, name: str) -> None:
+        self._files.delete(name)
+        log.debug("secret %s deleted", name)
+
+    def delete_secrets(self, secrets: list[str]) -> None:
+        for name in secrets:
+            self.delete_secret(name)
+
+    def list_secrets(self) -> list[dict[str, str]]:
+        """Secret names (never values), as ``[{"name": ...}]``."""
+        return [{"name": name} for name in self._files.names()]
+
+    def __repr__(self) -> str:
+        return f"Keyvault(workspace={self.workspace.name!r})"
+
+
+__all__ = ["SECRET_NAME_RE", "Keyvault", "SecretFiles", "check_secret_name"]

@@ -81,11 +81,11 @@ KILLED = textwrap.dedent(
     ws = Workspace.from_path(sys.argv[2])
     if sys.argv[3] == "hang-before-commit":
         import time
-        import dockyard.store.blobs as blobs
+        import dockyard.store.blob_io as blob_io
         def hang(folder):
             print("TEMP-WRITTEN", flush=True)
             time.sleep(600)
-        blobs._syncfs = hang
+        blob_io._syncfs = hang
     Model.register(ws, sys.argv[1], "interrupted")
     """
 )
