@@ -12,12 +12,18 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.assets._model_rules import (
+    MODEL_NAME_RE,
+    check_mapping,
+    check_model_name,
+    filters,
+    matches,
+)
 from dockyard.errors import ModelNotFoundError, UserError, ValidationError
 from dockyard.store import model_files, model_repo
 
@@ -27,60 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 #: Azure's rule for model (and environment) names.
-MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
-_MODEL_NAME_RULE = "letters, digits, '-', '_' and '.', at most 255, starting with a letter or digit"
-
-
-def check_model_name(name: object) -> str:
-    if not isinstance(name, str) or not MODEL_NAME_RE.match(name):
-        raise ValidationError(
-            f"Invalid model name {name!r}: use {_MODEL_NAME_RULE}.",
-            hint="Pick a name such as 'sklearn-regression.v2'.",
-        )
-    return name
-
-
-def _check_mapping(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise ValidationError(
-            f"{what} must be a dict of string keys, got {value!r}.",
-            hint=f'Pass e.g. {what}={{"area": "diabetes"}}.',
-        )
-    return {
-        k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
-        for k, v in value.items()
-    }
-
-
-def _filters(value: Any, what: str) -> list[tuple[str, str | None]]:
-    """Azure's filter forms: ``["k", ["k2", "v2"]]``, or a dict ``{"k": "v"}``."""
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [(str(k), None if v is None else str(v)) for k, v in value.items()]
-    if isinstance(value, str):
-        value = [value]
-    result: list[tuple[str, str | None]] = []
-    for item in value:
-        if isinstance(item, str):
-            result.append((item, None))
-        elif isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
-            result.append((item[0], str(item[1])))
-        else:
-            raise ValidationError(
-                f"Invalid {what} filter {item!r}: use 'key' or ['key', 'value'] (or a dict).",
-                hint=f'Example: Model.list(ws, {what}=["stage", ["area", "diabetes"]]).',
-            )
-    return result
-
-
-def _matches(values: Mapping[str, Any], wanted: list[tuple[str, str | None]]) -> bool:
-    return all(k in values and (v is None or str(values[k]) == v) for k, v in wanted)
-
-
 class Model:
     """A registered model version (Azure ML v1's ``Model``)."""
 
@@ -163,8 +117,8 @@ class Model:
                 f"model_framework_version {model_framework_version!r} was given without model_framework.",
                 hint="Pass model_framework too, e.g. Model.Framework.SCIKITLEARN.",
             )
-        tag_values = _check_mapping(tags, "tags")
-        property_values = _check_mapping(properties, "properties")
+        tag_values = check_mapping(tags, "tags")
+        property_values = check_mapping(properties, "properties")
         root, is_folder, sources = model_files.collect(model_path, child_paths)
         log.info("Registering model %s (%d files)", model_name, len(sources))
         workspace.blobs.clean_temp()
@@ -197,13 +151,13 @@ class Model:
         model_framework: str | None = None,
     ) -> list[Model]:
         """Models matching every filter, by name then newest version first."""
-        tag_filter, prop_filter = _filters(tags, "tags"), _filters(properties, "properties")
+        tag_filter, prop_filter = filters(tags, "tags"), filters(properties, "properties")
         rows = model_repo.list_rows(workspace.store, name=name, framework=model_framework)
         result, seen = [], set()
         for row in rows:
             if latest and row.name in seen:
                 continue
-            if _matches(row.tags or {}, tag_filter) and _matches(row.properties or {}, prop_filter):
+            if matches(row.tags or {}, tag_filter) and matches(row.properties or {}, prop_filter):
                 seen.add(row.name)
                 result.append(Model(workspace, _row=row))
         return result
@@ -221,7 +175,7 @@ class Model:
     ) -> None:
         """Replace the tags and/or the description."""
         if tags:
-            self.tags = _check_mapping(tags, "tags")
+            self.tags = check_mapping(tags, "tags")
         if description:
             self.description = description
         model_repo.update(
@@ -232,7 +186,7 @@ class Model:
         self, add_tags: dict[str, Any] | None = None, remove_tags: Any = None,
         add_properties: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
-        new_props = _check_mapping(add_properties, "properties")
+        new_props = check_mapping(add_properties, "properties")
         clash = [
             k for k in new_props if k in self.properties and self.properties[k] != new_props[k]
         ]
@@ -242,7 +196,7 @@ class Model:
                 hint="Use tags for values that change.",
             )
         tags = dict(self.tags)
-        tags.update(_check_mapping(add_tags, "tags"))
+        tags.update(check_mapping(add_tags, "tags"))
         for key in [remove_tags] if isinstance(remove_tags, str) else (remove_tags or []):
             tags.pop(key, None)
         props = {**self.properties, **new_props}
