@@ -22,6 +22,7 @@ from dockyard.build.wheelhouse import RESOLVE_STEP, host_ca_bundle
 from dockyard.errors import ImageBuildError
 from dockyard.targets.docker_engine import (
     container_logs,
+    inspect_container,
     published_port,
     run_container,
     stop_container,
@@ -128,6 +129,21 @@ def test_build_run_and_serve(
     assert status == 200, container_logs(docker_client, name)
     bindings = container.attrs["HostConfig"]["PortBindings"]["5001/tcp"]
     assert bindings[0]["HostIp"] == "127.0.0.1"
+
+    if command is None:  # the real server: score, logs, and the HEALTHCHECK on readiness
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/score",
+            data=b'{"a": 1}',
+            headers={"Content-Type": "application/json"},
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:
+            assert json.loads(response.read()) == {"echo": {"a": 1}, "version": 1}
+        assert "init called" in container_logs(docker_client, name)
+        deadline = time.monotonic() + 40
+        while inspect_container(docker_client, name).health != "healthy":
+            assert time.monotonic() < deadline, inspect_container(docker_client, name)
+            time.sleep(0.5)
 
     code, out = container.exec_run(["sh", "-c", "id -u; cat $AZUREML_MODEL_DIR/model.txt"])
     assert code == 0, out
