@@ -51,8 +51,10 @@ def docker_client() -> Iterator[Any]:
     try:
         client = connect()
     except EngineUnavailableError as first:
-        if os.environ.get("DOCKER_HOST") or os.geteuid() != 0:
-            require_engine("docker", f"{first} (and this session cannot start one: not root)")
+        if os.environ.get("DOCKER_HOST"):
+            require_engine("docker", f"{first} (DOCKER_HOST is set: not starting a local one)")
+        if os.geteuid() != 0:
+            require_engine("docker", f"{first} (not root: cannot start dockerd here)")
         if shutil.which("dockerd") is None:
             done = _script("install")
             if done.returncode != 0:
