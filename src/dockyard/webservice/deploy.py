@@ -215,6 +215,10 @@ def deploy(
             hint="LocalWebservice.deploy_configuration(port=8890)",
         )
     models = list(models or [])
+    if config.target == "docker" or getattr(config, "docker", False):
+        from dockyard.webservice.container import deploy_container
+
+        return deploy_container(ws, name, models, inference_config, config, overwrite=overwrite)
     target = target_for(config)
     existing = records.get(ws, name)
     port = config.port or 0
