@@ -168,13 +168,14 @@ class ScoringApp:
     def _log(
         self, scope: dict[str, Any], status: int, start: float, size: int, rid: bytes | str
     ) -> None:
+        """The access line: ``POST /score 200 0.412ms 37 rid=...`` (method, path, status, time, size)."""
         if self._access:
             qs = scope["query_string"]
             path = f"{scope['path']}?{qs.decode('latin-1')}" if qs else scope["path"]
-            rid_text = rid.decode("latin-1") if isinstance(rid, bytes) else rid
-            SINK.access(
-                f"{scope['method']} {path} {status} {(_perf() - start) * 1000:.3f}ms {size} rid={rid_text or '-'}"
-            )
+            if rid.__class__ is bytes:
+                rid = rid.decode("latin-1")  # type: ignore[union-attr]
+            ms = (_perf() - start) * 1000
+            SINK.access(f"{scope['method']} {path} {status} {ms:.3f}ms {size} rid={rid or '-'}")
 
     def _tail(
         self, scope: dict[str, Any], found: list[bytes | None], ids: tuple[bytes, bytes, bytes]
@@ -227,14 +228,24 @@ class ScoringApp:
         """Request ids (431 when too long). Returns ``None`` when the response was already sent."""
         found = wire.scan_headers(scope["headers"])
         rid, legacy, client, error = wire.resolve_ids(found, self.ids)
-        if error is not None:
-            tail = self._tail(scope, found, (rid, b"", b""))
-            await self._send(
-                send, 431, [wire.CT_JSON, wire.content_length(error), wire.RFF_FALSE, *tail], error
-            )
-            self._log(scope, 431, start, len(error), rid)
-            return None
-        return found, (rid, legacy, client)
+        if error is None:
+            return found, (rid, legacy, client)
+        await self._reject_ids(scope, send, start, found, rid, error)
+        return None
+
+    async def _reject_ids(
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        start: float,
+        found: list[bytes | None],
+        rid: bytes,
+        error: bytes,
+    ) -> None:
+        tail = self._tail(scope, found, (rid, b"", b""))
+        headers = [wire.CT_JSON, wire.content_length(error), wire.RFF_FALSE, *tail]
+        await self._send(send, 431, headers, error)
+        self._log(scope, 431, start, len(error), rid)
 
     # ----- routes -----
     async def _root(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -295,11 +306,12 @@ class ScoringApp:
         if method not in ("POST", "GET", "OPTIONS", "HEAD"):
             await self._generic(scope, send, 405, wire.METHOD_NOT_ALLOWED_BODY, start)
             return
-        pre = await self._preamble(scope, send, start)
-        if pre is None:
+        found = wire.scan_headers(scope["headers"])
+        rid, legacy, client, error = wire.resolve_ids(found, self.ids)
+        if error is not None:
+            await self._reject_ids(scope, send, start, found, rid, error)
             return
-        found, ids = pre
-        rid = ids[0]
+        ids = (rid, legacy, client)
         script = self.script
         raw_mode = script is not None and script.mode == "raw"
         tail = self._tail(scope, found, ids)
@@ -408,6 +420,10 @@ class ScoringApp:
             executor = self.executor
             rid_text = rid.decode("latin-1")
             if executor.inline:
+                pause = executor.pause_s()
+                while pause:
+                    await asyncio.sleep(pause)
+                    pause = executor.pause_s()
                 result, elapsed_ms = executor.call_inline(run, args, kwargs, rid_text)
             else:
                 result, elapsed_ms = await executor.call_threaded(
@@ -447,7 +463,7 @@ class ScoringApp:
 
         # ----- the answer -----
         exec_ms = (b"x-ms-run-fn-exec-ms", b"%.3f" % elapsed_ms)
-        if type(result) is not dict and type(result) is not list and is_response(result):
+        if is_response(result):
             await self._send_response_object(scope, send, result, exec_ms, tail, start, rid)
             return
         try:

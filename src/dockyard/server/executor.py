@@ -4,10 +4,14 @@ Handing every call to another thread costs about 40% of the throughput of a fast
 thread wake-ups and GIL hand-offs per request), while running a slow call on the event loop
 stalls every other connection. So, in ``auto`` mode (``DOCKYARD_RUN_INLINE``):
 
-* Calls go to a **runner thread** until a streak of calls has each finished in under
-  ``INLINE_LIMIT_S`` (10 ms); from then on they run **inline** on the event-loop thread, with no
-  hand-off at all. An inline call that takes longer than the limit sends the following calls back
-  to the runner, and the streak needed to return doubles (up to 10,000 calls).
+* Calls go to a **runner thread** until a streak of calls has each finished in under ``FAST_S``
+  (2 ms); from then on they run **inline** on the event-loop thread, with no hand-off at all. One
+  call over ``HARD_S`` (50 ms), or a moving average over ``FAST_S``, sends the following calls
+  back to the runner, and the streak needed to return doubles (up to 10,000 calls). Occasional
+  slow calls caused by the machine (preemption, GC) neither count nor reset the streak.
+* Inline calls get at most ``BUDGET_S`` of every ``EPOCH_S`` of event-loop time; past that, the
+  next requests wait for the epoch to end, so liveness probes and I/O are served even when many
+  connections send fast requests at once.
 * The standalone server's runner is the process's **main thread** (the event loop runs in a thread
   of its own), so the scoring timeout works as in azmlinfsrv: ``SIGALRM`` raises ``TimeoutError``
   inside run(), interrupting even ``time.sleep()``; a run() that catches it answers normally, one
@@ -43,7 +47,10 @@ from typing import Any
 
 from dockyard.server.logs import set_request_id
 
-INLINE_LIMIT_S = 0.010
+FAST_S = 0.002  # calls faster than this may run inline (the hand-off would cost > 2.5% of them)
+HARD_S = 0.050  # one inline call slower than this sends the next ones back to the runner
+BUDGET_S = 0.010  # inline time allowed per EPOCH_S before requests yield to the rest of the loop
+EPOCH_S = 0.025
 GRACE_S = 1.0
 FIRST_STREAK = 8
 MAX_STREAK = 10_000
@@ -150,8 +157,11 @@ class Executor:
         # inline bookkeeping (event-loop thread only)
         self._streak = 0
         self._needed = FIRST_STREAK
+        self._avg = -1.0
+        self._epoch = 0.0
+        self._used = 0.0
         self.inline = mode == "always"
-        if mode == "auto" and self.timeout_s < 50 * INLINE_LIMIT_S:
+        if mode == "auto" and self.timeout_s < 10 * HARD_S:
             self.mode = "never"  # such short timeouts need the precise runner-thread timer
         self._loop_thread_id = 0
         self._watch_lock = threading.Lock()
@@ -305,16 +315,32 @@ class Executor:
     def _observe(self, elapsed: float) -> None:
         if self.mode != "auto":
             return
-        if elapsed < INLINE_LIMIT_S:
-            self._streak += 1
-            if self._streak >= self._needed and not self.inline:
-                self.inline = True
-                self._start_watchdog()
-        else:
+        avg = self._avg = elapsed if self._avg < 0 else 0.95 * self._avg + 0.05 * elapsed
+        if elapsed >= HARD_S or avg >= FAST_S:
             self._streak = 0
             if self.inline:
                 self.inline = False
                 self._needed = min(MAX_STREAK, self._needed * 2)
+        elif elapsed < FAST_S:
+            self._streak += 1
+            if self._streak >= self._needed and not self.inline:
+                self.inline = True
+                self._start_watchdog()
+
+    def pause_s(self) -> float:
+        """How long the caller should wait before running inline (0: go ahead now).
+
+        Inline calls may use ``BUDGET_S`` of each ``EPOCH_S``; this keeps a crowd of fast
+        requests from holding the event loop for long stretches.
+        """
+        now = _perf()
+        if now - self._epoch > EPOCH_S:
+            self._epoch = now
+            self._used = 0.0
+            return 0.0
+        if self._used > BUDGET_S:
+            return self._epoch + EPOCH_S - now + 0.0001
+        return 0.0
 
     def _start_watchdog(self) -> None:
         if self._watchdog is None:
@@ -354,6 +380,7 @@ class Executor:
                 elapsed, kind, value = _perf() - start, _TIMEOUT, None
             except BaseException as exc:  # noqa: BLE001 - user code may raise anything
                 elapsed, kind, value = _perf() - start, _FAILED, RunFailed(exc, _format(exc))
+            self._used += elapsed
             with self._watch_lock:
                 self._inline_start = 0.0
                 fired, self._fired = self._fired, False

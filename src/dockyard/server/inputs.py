@@ -86,7 +86,11 @@ def is_json_content_type(content_type: bytes | None) -> bool:
 
 def plain_post_input(body: bytes, content_type: bytes | None) -> str:
     """The string an undecorated run() gets for a POST."""
-    if content_type is not None and mimetype_of(content_type) in FORM_MIMETYPES:
+    if (
+        content_type is not None
+        and b"form" in content_type.lower()
+        and mimetype_of(content_type) in FORM_MIMETYPES
+    ):
         return ""  # Flask's request.data is empty once a form body has been parsed
     try:
         return body.decode("utf-8")

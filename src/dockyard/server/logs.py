@@ -88,7 +88,12 @@ class LogSink:
 
     def access(self, text: str) -> None:
         """Queue one access line (called on the event-loop thread only)."""
-        line = f"{self._timestamp()} I [{self._pid}] dockyard.access - {text}\n"
+        now = time.time()
+        sec = int(now)
+        if sec != self._sec:
+            self._sec = sec
+            self._sec_text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
+        line = f"{self._sec_text},{int((now - sec) * 1000):03d} I [{self._pid}] dockyard.access - {text}\n"
         self._pending.append(line)
         self._pending_size += len(line)
         if self._pending_size > 65536:

@@ -196,8 +196,13 @@ class AMLResponse:
         return f"<AMLResponse {len(self._data)} bytes [{self.status}]>"
 
 
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None), tuple})
+
+
 def is_response(result: Any) -> bool:
     """True for an :class:`AMLResponse` or a Flask/werkzeug response object."""
+    if type(result) in _PLAIN:
+        return False
     if isinstance(result, AMLResponse):
         return True
     for cls in type(result).__mro__:
