@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import mmap
 import os
 import secrets
 import stat
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 20  # 1 MiB: large enough for full disk speed, small enough for flat memory
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+#: Bytes copied by the kernel, then hashed, per step (bounds the memory mapped at once).
+WINDOW = 4 * CHUNK
 
 
 def _syncfs(folder: Path) -> bool:
@@ -67,39 +70,44 @@ class WriteBatch:
         self.linux_sync = sys.platform.startswith("linux")
 
     def add_stream(self, src: IO[bytes]) -> tuple[str, int]:
+        tmp = self.store.tmp / f"{os.getpid()}-{secrets.token_hex(8)}.part"
+        with self.lock:
+            self.temps.append(tmp)
+        # Created read-only: the descriptor stays writable, the stored file never is.
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, READ_ONLY)
+        with open(fd, "r+b", buffering=0, closefd=True) as out:
+            copied = _kernel_copy(src, out.fileno())
+            sha, size = copied if copied is not None else self._copy(src, out)
+            if not self.linux_sync:
+                os.fsync(out.fileno())
+        with self.lock:
+            self.done.append((tmp, sha, size))
+        return sha, size
+
+    def _copy(self, src: IO[bytes], out: IO[bytes]) -> tuple[str, int]:
+        """Read, hash and write in CHUNK pieces (streams, or when the kernel cannot copy)."""
         buf = getattr(self.local, "buf", None)
         if buf is None:
             buf = self.local.buf = bytearray(CHUNK)
         view = memoryview(buf)
-        tmp = self.store.tmp / f"{os.getpid()}-{secrets.token_hex(8)}.part"
-        with self.lock:
-            self.temps.append(tmp)
         digest = hashlib.sha256()
         size = 0
-        # Created read-only: the descriptor stays writable, the stored file never is.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY)
-        with open(fd, "wb", buffering=0, closefd=True) as out:
-            readinto = getattr(src, "readinto", None)
-            while True:
-                if readinto is not None:
-                    n = readinto(buf)
-                    chunk = view[:n]
-                else:
-                    data = src.read(CHUNK)
-                    n, chunk = len(data), memoryview(data)
-                if not n:
-                    break
-                digest.update(chunk)
-                written = 0
-                while written < n:
-                    written += out.write(chunk[written:]) or 0
-                size += n
-            if not self.linux_sync:
-                os.fsync(out.fileno())
-        sha = digest.hexdigest()
-        with self.lock:
-            self.done.append((tmp, sha, size))
-        return sha, size
+        readinto = getattr(src, "readinto", None)
+        while True:
+            if readinto is not None:
+                n = readinto(buf)
+                chunk = view[:n]
+            else:
+                data = src.read(CHUNK)
+                n, chunk = len(data), memoryview(data)
+            if not n:
+                break
+            digest.update(chunk)
+            written = 0
+            while written < n:
+                written += out.write(chunk[written:]) or 0
+            size += n
+        return digest.hexdigest(), size
 
     def commit(self) -> None:
         if not self.done:
@@ -137,6 +145,44 @@ class WriteBatch:
                 tmp.unlink()
         self.temps.clear()
         self.done.clear()
+
+
+def _kernel_copy(src: IO[bytes], out_fd: int) -> tuple[str, int] | None:
+    """Copy ``src`` into ``out_fd`` inside the kernel and hash what was written.
+
+    ``copy_file_range`` moves the bytes without passing them through Python; each window is
+    then hashed from the written file through a short-lived memory map (so the name always
+    matches the stored bytes, and memory stays bounded by ``WINDOW``). Returns None when the
+    kernel or file system cannot do it before anything was copied (the caller copies by hand).
+    """
+    copy = getattr(os, "copy_file_range", None)
+    try:
+        src_fd = src.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    if copy is None or not stat.S_ISREG(os.fstat(src_fd).st_mode):
+        return None
+    digest = hashlib.sha256()
+    size = hashed = 0
+    while True:
+        try:
+            n = copy(src_fd, out_fd, WINDOW)
+        except OSError:
+            if size == 0:
+                return None
+            raise
+        if n == 0:
+            break
+        size += n
+        start = hashed - hashed % mmap.ALLOCATIONGRANULARITY
+        with (
+            mmap.mmap(out_fd, size - start, offset=start, access=mmap.ACCESS_READ) as mapped,
+            memoryview(mapped) as whole,
+            whole[hashed - start :] as part,
+        ):
+            digest.update(part)
+        hashed = size
+    return digest.hexdigest(), size
 
 
 def _fsync_file(path: Path) -> None:
