@@ -43,13 +43,18 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
+VERSIONS: dict[str, dict[str, str]] = {}
+
+
 def dockyard_build(packages: list[str], work: Path, uv_cache: Path | None) -> float:
     spec = EnvironmentSpec(name="bench", build_hash="bench0001", pip_packages=tuple(packages))
     saved = os.environ.get("UV_CACHE_DIR")
     if uv_cache is not None:
         os.environ["UV_CACHE_DIR"] = str(uv_cache)
     try:
-        return timed(lambda: ensure_environment(spec, work / "cache"))
+        seconds = timed(lambda: ensure_environment(spec, work / "cache"))
+        VERSIONS["dockyard"] = ensure_environment(spec, work / "cache").packages
+        return seconds
     finally:
         if uv_cache is not None:
             if saved is None:
@@ -68,7 +73,12 @@ def by_hand(packages: list[str], work: Path, cold: bool) -> float:
             command.insert(5, "--no-cache-dir")
         subprocess.run(command, check=True)
 
-    return timed(run)
+    seconds = timed(run)
+    freeze = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True
+    )
+    VERSIONS["by hand"] = dict(ln.split("==", 1) for ln in freeze.stdout.split() if "==" in ln)
+    return seconds
 
 
 def machine() -> dict[str, object]:
@@ -131,6 +141,7 @@ def main() -> None:
         "load_after": load_after,
         "seconds": times,
         "median": {k: statistics.median(v) for k, v in times.items() if v},
+        "versions": VERSIONS,
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     raw = HERE / "results-raw"
@@ -145,6 +156,7 @@ def main() -> None:
         shown = f"{median * 1000:.1f} ms" if median < 1 else f"{median:.1f} s"
         print(f"| {name} | {shown} | {runs}{more} |")
     print(f"\nmachine: {json.dumps(result['machine'])}")
+    print(f"versions: {json.dumps(VERSIONS)}")
     print(f"load average before {load_before}, after {load_after}")
 
 
