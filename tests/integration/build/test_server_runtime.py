@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,45 @@ def test_user_managed_interpreter_gets_the_runtime_at_start_up(
     assert run([str(python), "-c", code], check=True).stdout.strip() == "ok"
     if HAS_SERVER_MAIN:
         assert run(command, timeout=60).returncode == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.skipif(not HAS_SERVER_MAIN, reason="dockyard/server/__main__.py is not written yet")
+def test_server_scores_in_an_environment_with_an_older_uvicorn(
+    env_cache: Path, tmp_path: Path
+) -> None:
+    env = ensure_environment(
+        make_spec("olduvicorn01", pip_packages=("uvicorn==0.30.6",)), env_cache
+    )
+    (tmp_path / "score.py").write_text(
+        "import uvicorn\ndef init():\n    print('uvicorn', uvicorn.__version__)\n"
+        "def run(data):\n    return {'got': data}\n"
+    )
+    port = free_port()
+    command = env.server_command("--entry-script", str(tmp_path / "score.py"), "--port", str(port))
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        answer = None
+        deadline = time.monotonic() + 60
+        while answer is None and time.monotonic() < deadline and proc.poll() is None:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/score",
+                data=b'"hello"',
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                answer = json.loads(urllib.request.urlopen(request, timeout=5).read())
+            except OSError:
+                time.sleep(0.1)
+        assert answer == {"got": '"hello"'}
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert "uvicorn 0.30.6" in output  # the user's pin is what the script sees
