@@ -172,7 +172,11 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
             loop.close()
 
     loop_thread = threading.Thread(target=serve_in_thread, name="dockyard-http", daemon=True)
-    loop_thread.start()
+    # Supervised (dockyard's local target): the socket is shared with the version being
+    # replaced, so this process must not accept connections before init() is done.
+    supervised = bool(os.environ.get(LISTEN_FD_ENV))
+    if not supervised:
+        loop_thread.start()
 
     try:
         if index == 0 and settings.debug_port:
@@ -182,7 +186,8 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
     except DebuggerError as exc:
         logger.error(str(exc))
         server.should_exit = True
-        loop_thread.join(10)
+        if loop_thread.is_alive():
+            loop_thread.join(10)
         return EXIT_BAD_SETTINGS
 
     started = time.perf_counter()
@@ -191,10 +196,14 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
     except ScriptLoadError as exc:
         log_load_failure(exc, settings.model_dir)
         server.should_exit = True
-        loop_thread.join(10)
+        if loop_thread.is_alive():
+            loop_thread.join(10)
         SINK.flush()
         return EXIT_SCRIPT_FAILED
     logger.info(f"Script loaded and init() done in {time.perf_counter() - started:.2f} s; ready")
+    if supervised:
+        loop_thread.start()
+    _announce_ready(server)
 
     stops = 0
 
@@ -211,6 +220,34 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
     loop_thread.join(30)
     SINK.flush()
     return EXIT_OK
+
+
+#: Set by dockyard's local supervisor: the listening socket it holds, and a file to create when
+#: this process serves (after init()). See dockyard/targets/supervisor.py.
+LISTEN_FD_ENV = "DOCKYARD_LISTEN_FD"
+READY_FILE_ENV = "DOCKYARD_READY_FILE"
+
+
+def _inherited_socket() -> socket.socket | None:
+    fd = os.environ.get(LISTEN_FD_ENV)
+    if not fd:
+        return None
+    try:
+        return socket.socket(fileno=int(fd))
+    except (ValueError, OSError) as exc:
+        raise OSError(f"{LISTEN_FD_ENV}={fd!r} is not an open listening socket: {exc}") from None
+
+
+def _announce_ready(server: Any) -> None:
+    """Create the ready file (when asked for) once uvicorn accepts connections."""
+    path = os.environ.get(READY_FILE_ENV)
+    if not path:
+        return
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.002)
+    with open(path, "w") as handle:
+        handle.write(str(os.getpid()))
 
 
 def _load_with_deadline(app: ScoringApp, timeout_s: float | None) -> None:
@@ -241,7 +278,7 @@ def serve(settings: Settings) -> int:
     redirect_print()
     banner(settings)
     try:
-        sock = bind_socket(settings.host, settings.port)
+        sock = _inherited_socket() or bind_socket(settings.host, settings.port)
     except OSError as exc:
         logger.error(str(exc))
         return EXIT_BAD_SETTINGS
