@@ -282,6 +282,12 @@ def install_error(
         (ln.strip() for ln in lines[start:] if "because" in ln.lower()),
         lines[start].strip() if lines else "uv failed",
     )
+    reason = re.sub(r"^(error:|cause:|×|╰─▶)\s*", "", reason)
+    if "failed to build" in lowered:
+        reason += (
+            f" (no wheel fits Python {platform.python_version()} on this platform, and building"
+            " it from source failed)"
+        )
     where = f"; the full log is {log_path}" if log_path else ""
     if named:
         message = f"Cannot install {', '.join(repr(n) for n in named)}: {reason}"

@@ -252,3 +252,13 @@ def test_private_ca_from_pip_config_is_trusted(
     env = ensure_environment(make_spec("tls01", pip_packages=("dockyard-tls-pkg",)), env_cache)
     assert run_in(env.python, "import dockyard_tls_pkg as m; print(m.OK)") == "1"
     assert env.log_path is not None and f"trusting {ca}" in env.log_path.read_text()
+
+
+def test_seed_era_pins_without_wheels_for_this_python_are_named(env_cache: Path) -> None:
+    """The seed's CondaDependencies.create(conda_packages=['numpy==1.15.4', 'scikit-learn==0.19.1'])."""
+    spec = make_spec("seedpins01", conda_packages=("numpy==1.15.4", "scikit-learn==0.19.1"))
+    with pytest.raises(EnvironmentBuildError, match="no wheel fits Python") as caught:
+        ensure_environment(spec, env_cache)
+    assert caught.value.details["requirements"]  # numpy and/or scikit-learn, as uv reports
+    assert set(caught.value.details["requirements"]) <= {"numpy==1.15.4", "scikit-learn==0.19.1"}
+    assert not (env_cache / "seedpins01").exists()

@@ -191,3 +191,15 @@ def test_tls_and_network_failures_get_their_own_hint() -> None:
     assert "SSL_CERT_FILE" in str(install_error(tls, InstallPlan(requirements=["six"]), None))
     down = ["error: Failed to fetch: https://x/simple/six/\n", "  cause: client error (Connect)\n"]
     assert "HTTPS_PROXY" in str(install_error(down, InstallPlan(requirements=["six"]), None))
+
+
+def test_failed_source_build_explains_missing_wheel() -> None:
+    lines = [
+        "error: Failed to build `scikit-learn==0.19.1`\n",
+        "  cause: The build backend returned an error\n",
+    ]
+    error = install_error(
+        lines, InstallPlan(requirements=["numpy==1.15.4", "scikit-learn==0.19.1"]), None
+    )
+    assert error.message.startswith("Cannot install 'scikit-learn==0.19.1': Failed to build")
+    assert "no wheel fits Python" in error.message
