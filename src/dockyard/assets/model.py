@@ -253,6 +253,27 @@ class Model:
 
         return resolve(model_name, version, _workspace)
 
+    # --- deployment ----------------------------------------------------------------------------
+    @staticmethod
+    def deploy(
+        workspace: Workspace,
+        name: str,
+        models: builtins.list[Any],
+        inference_config: Any = None,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+        show_output: bool = False,
+    ) -> Any:
+        """Deploy ``models`` as a web service named ``name`` and return the ``Webservice``.
+
+        With no ``deployment_config`` (or ``LocalWebservice.deploy_configuration()``) the service
+        runs on this machine without Docker. Follow it with ``service.wait_for_deployment()``.
+        """
+        from dockyard.webservice.deploy import deploy
+
+        return deploy(workspace, name, models, inference_config, deployment_config, overwrite=overwrite)
+
     # --- serialization -------------------------------------------------------------------------
     def serialize(self) -> dict[str, Any]:
         return {

@@ -232,6 +232,7 @@ def deploy(
             port = int(existing.runtime.get("port") or 0)
         if existing.target != config.target:
             Webservice(ws, name).delete()
+    _check_port_free(name, config, existing)
     service_dir = services_root(ws) / name
     service_dir.mkdir(parents=True, exist_ok=True)
     record = records.ServiceRecord(
@@ -271,6 +272,21 @@ def deploy(
     record.runtime["port"] = status.port
     records.save(ws, record)
     return Webservice(ws, name)
+
+
+def _check_port_free(name: str, config: DeploymentConfig, existing: Any) -> None:
+    """A taken port is a clear error before anything is recorded or started."""
+    from dockyard.targets.local import port_is_free
+
+    if not config.port:
+        return
+    if existing is not None and existing.runtime.get("port") == config.port:
+        return  # the service being replaced holds it
+    if not port_is_free(config.port):
+        raise ConflictError(
+            f"Port {config.port} on 127.0.0.1 is already in use, so service {name!r} cannot start there",
+            hint="choose another port in deploy_configuration(port=...), or omit it to get a free one",
+        )
 
 
 def _serialize_inference(inference_config: Any) -> dict[str, Any]:
