@@ -56,73 +56,13 @@ CONDA_TO_PYPI: dict[str, str] = {
 #: conda packages of native libraries or tools with no PyPI counterpart to install: PyPI wheels
 #: bundle what they provide (numpy ships OpenBLAS, torch wheels ship CUDA). Dropped, with a warning.
 CONDA_SYSTEM_PACKAGES: frozenset[str] = frozenset(
-    [
-        "mkl",
-        "mkl-service",
-        "mkl_fft",
-        "mkl_random",
-        "mkl-include",
-        "intel-openmp",
-        "nomkl",
-        "blas",
-        "libblas",
-        "libcblas",
-        "liblapack",
-        "openblas",
-        "libopenblas",
-        "libgcc",
-        "libgcc-ng",
-        "_libgcc_mutex",
-        "libstdcxx-ng",
-        "libgfortran",
-        "libgfortran-ng",
-        "libgfortran5",
-        "libgomp",
-        "_openmp_mutex",
-        "llvm-openmp",
-        "cudatoolkit",
-        "cuda-toolkit",
-        "cudnn",
-        "nccl",
-        "openssl",
-        "ca-certificates",
-        "libffi",
-        "zlib",
-        "libzlib",
-        "xz",
-        "bzip2",
-        "sqlite",
-        "readline",
-        "ncurses",
-        "tk",
-        "libuuid",
-        "ld_impl_linux-64",
-        "tzdata",
-        "libprotobuf",
-        "libxgboost",
-        "hdf5",
-        "libpng",
-        "jpeg",
-        "libjpeg-turbo",
-        "freetype",
-        "icu",
-        "expat",
-        "libedit",
-        "libxml2",
-        "libiconv",
-        "lz4-c",
-        "zstd",
-        "libopencv",
-        "libtiff",
-        "libwebp",
-        "lcms2",
-        "fontconfig",
-        "glib",
-        "conda",
-        "conda-build",
-        "vc",
-        "vs2015_runtime",
-    ]
+    """mkl mkl-service mkl_fft mkl_random mkl-include intel-openmp nomkl blas libblas libcblas
+    liblapack openblas libopenblas libgcc libgcc-ng _libgcc_mutex libstdcxx-ng libgfortran
+    libgfortran-ng libgfortran5 libgomp _openmp_mutex llvm-openmp cudatoolkit cuda-toolkit
+    cudnn nccl openssl ca-certificates libffi zlib libzlib xz bzip2 sqlite readline ncurses tk
+    libuuid ld_impl_linux-64 tzdata libprotobuf libxgboost hdf5 libpng jpeg libjpeg-turbo
+    freetype icu expat libedit libxml2 libiconv lz4-c zstd libopencv libtiff libwebp lcms2
+    fontconfig glib conda conda-build vc vs2015_runtime""".split()  # noqa: SIM905
 )
 
 #: Installers that the virtual environment tool manages itself.
