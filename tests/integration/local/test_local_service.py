@@ -7,6 +7,7 @@ by tests/integration/build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -71,10 +72,8 @@ def cleanup(ws: Workspace) -> Iterator[list[Webservice]]:
     services: list[Webservice] = []
     yield services
     for service in services:
-        try:
+        with contextlib.suppress(Exception):  # best effort
             service.delete()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
 
 
 def _deploy(ws, name, models, project, cleanup, port=None):  # type: ignore[no-untyped-def]
