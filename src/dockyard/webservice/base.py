@@ -10,6 +10,7 @@ terminal all see the same truth.
 from __future__ import annotations
 
 import builtins
+import importlib
 import json
 import sys
 import time
@@ -31,6 +32,13 @@ from dockyard.webservice import keys, records
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
+#: target kind -> module defining its Webservice subclass (imported on first use)
+_TARGET_MODULES = {
+    "local": "dockyard.webservice.local",
+    "docker": "dockyard.webservice.container",
+    "cluster": "dockyard.webservice.cluster",
+}
+
 #: wait_for_deployment gives up on a crash-looping service after this many restarts.
 CRASH_RESTARTS_BEFORE_RAISING = 2
 
@@ -48,8 +56,17 @@ class Webservice:
             Webservice._registry.setdefault(cls._target_kind, cls)
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:  # noqa: PYI034
+        if cls is not Webservice:
+            return super().__new__(cls)
         record = records.require(workspace, name)
-        klass = Webservice._registry.get(record.target, cls) if cls is Webservice else cls
+        if record.target not in Webservice._registry and record.target in _TARGET_MODULES:
+            importlib.import_module(_TARGET_MODULES[record.target])
+        klass = Webservice._registry.get(record.target)
+        if klass is None:
+            raise WebserviceError(
+                f"Service {name!r} runs on target {record.target!r}, which this dockyard cannot manage",
+                hint="upgrade dockyard, or delete the service record with a dockyard that knows it",
+            )
         return super().__new__(klass)
 
     def __init__(self, workspace: Workspace, name: str) -> None:
