@@ -182,3 +182,81 @@ def delete(
     model = Model(load_workspace(workspace), name, version=ver)
     model.delete()
     emit(output, {"id": model.id, "deleted": True})
+
+
+@app.command()
+def deploy(
+    name: Annotated[
+        str, typer.Option("--name", "-n", help="Service name (3-32 chars, a-z 0-9 -).")
+    ],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Model NAME:VERSION or NAME (latest); repeat for several."
+        ),
+    ] = None,
+    ic: Annotated[
+        Path | None, typer.Option("--ic", "--inference-config", help="v1 inferenceconfig.json")
+    ] = None,
+    dc: Annotated[
+        Path | None, typer.Option("--dc", "--deploy-config", help="v1 deploymentconfig.json")
+    ] = None,
+    entry_script: Annotated[
+        Path | None, typer.Option("--entry-script", help="score.py (instead of --ic).")
+    ] = None,
+    source_directory: Annotated[
+        Path | None, typer.Option("--source-directory", help="Folder with the entry script.")
+    ] = None,
+    conda_file: Annotated[
+        Path | None, typer.Option("--conda-file", help="Environment file (conda YAML).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Local port (default: a free one).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a service of that name.")
+    ] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return before the service is Healthy.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Deploy models as a web service (local by default; v1 --ic/--dc files accepted)."""
+    from dockyard.assets.inference import InferenceConfig
+    from dockyard.assets.model import Model
+    from dockyard.webservice.config import LocalDeploymentConfig, build_config, config_from_file
+
+    ws = load_workspace(workspace)
+    models = []
+    for ref in model or []:
+        model_name, ver = _ref(ref, None)
+        models.append(Model(ws, model_name, version=ver))
+    if ic is not None:
+        inference_config = InferenceConfig.from_file(str(ic), workspace=ws)
+    elif entry_script is not None:
+        inference_config = InferenceConfig(
+            entry_script=str(entry_script),
+            source_directory=str(source_directory) if source_directory else None,
+            conda_file=str(conda_file) if conda_file else None,
+        )
+    else:
+        raise ValidationError(
+            "Say which entry script to run.",
+            hint="Pass --ic inferenceconfig.json, or --entry-script score.py [--source-directory DIR].",
+        )
+    config = config_from_file(dc) if dc is not None else build_config(LocalDeploymentConfig)
+    if port is not None:
+        config.port = port
+    service = Model.deploy(ws, name, models, inference_config, config, overwrite=overwrite)
+    if not no_wait:
+        service.wait_for_deployment(show_output=output == Output.table)
+    emit(
+        output,
+        {
+            "name": service.name,
+            "state": service.state,
+            "scoringUri": service.scoring_uri,
+            "port": service.port,
+        },
+    )
