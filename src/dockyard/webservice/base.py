@@ -145,6 +145,9 @@ class Webservice:
 
     def _refresh(self) -> TargetStatus:
         status = self._target_status()
+        if status.state == STOPPED and self._record.state == FAILED:
+            # Failed before anything ran (environment, layout, port): the store has the reason.
+            status = TargetStatus(state=FAILED, error=self._record.error, port=status.port)
         if status.state != self._record.state or status.error != self._record.error:
             message = status.events[-1]["message"] if status.events else status.state
             records.set_state(

@@ -32,7 +32,7 @@ def ensure(
     """The service's keys, created (or set from the given values) when missing."""
     vault = ws.get_default_keyvault()
     names = _secret_names(service)
-    existing = set(vault.list_secrets())
+    existing = {item["name"] for item in vault.list_secrets()}
     values = []
     for name, given in zip(names, (primary, secondary), strict=True):
         if given:
@@ -86,7 +86,7 @@ def write_file(path: Path, primary: str, secondary: str) -> None:
 
 def forget(ws: Workspace, service: str) -> None:
     vault = ws.get_default_keyvault()
-    existing = set(vault.list_secrets())
+    existing = {item["name"] for item in vault.list_secrets()}
     for name in _secret_names(service):
         if name in existing:
             vault.delete_secret(name)
