@@ -129,6 +129,10 @@ class ScoringApp:
                 SINK.attach_loop(asyncio.get_running_loop())
                 self._loop_attached = True
             handler = self._routes.get(scope["path"])
+            if handler is None and scope["path"].startswith("//"):
+                # azmlinfsrv (gunicorn) collapses leading slashes: //score is /score
+                scope = dict(scope, path="/" + scope["path"].lstrip("/"))
+                handler = self._routes.get(scope["path"])
             if handler is not None:
                 await handler(scope, receive, send)
             else:
@@ -172,10 +176,9 @@ class ScoringApp:
         if self._access:
             qs = scope["query_string"]
             path = f"{scope['path']}?{qs.decode('latin-1')}" if qs else scope["path"]
-            if rid.__class__ is bytes:
-                rid = rid.decode("latin-1")  # type: ignore[union-attr]
+            text = rid.decode("latin-1") if isinstance(rid, bytes) else rid
             ms = (_perf() - start) * 1000
-            SINK.access(f"{scope['method']} {path} {status} {ms:.3f}ms {size} rid={rid or '-'}")
+            SINK.access(f"{scope['method']} {path} {status} {ms:.3f}ms {size} rid={text or '-'}")
 
     def _tail(
         self, scope: dict[str, Any], found: list[bytes | None], ids: tuple[bytes, bytes, bytes]
@@ -188,11 +191,16 @@ class ScoringApp:
         return tail
 
     async def _generic(
-        self, scope: dict[str, Any], send: Any, status: int, body: bytes, start: float
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        status: int,
+        body: bytes,
+        start: float,
+        *extra: tuple[bytes, bytes],
     ) -> None:
-        await self._send(
-            send, status, [wire.CT_JSON, wire.content_length(body), wire.RFF_FALSE], body
-        )
+        headers = [wire.CT_JSON, wire.content_length(body), wire.RFF_FALSE, *extra]
+        await self._send(send, status, headers, body)
         self._log(scope, status, start, len(body), "")
 
     async def _other(self, scope: dict[str, Any], send: Any) -> None:
@@ -213,14 +221,11 @@ class ScoringApp:
                 body,
             )
             return
-        known = path in ("/health/ready", "/health/live")
-        await self._generic(
-            scope,
-            send,
-            405 if known else 404,
-            wire.METHOD_NOT_ALLOWED_BODY if known else wire.NOT_FOUND_BODY,
-            start,
-        )
+        if path in ("/health/ready", "/health/live"):
+            body = wire.METHOD_NOT_ALLOWED_BODY
+            await self._generic(scope, send, 405, body, start, (b"allow", b"GET, HEAD"))
+        else:
+            await self._generic(scope, send, 404, wire.NOT_FOUND_BODY, start)
 
     async def _preamble(
         self, scope: dict[str, Any], send: Any, start: float
@@ -252,7 +257,8 @@ class ScoringApp:
         start = _perf()
         method = scope["method"]
         if method not in ("GET", "HEAD", "OPTIONS"):
-            await self._generic(scope, send, 405, wire.METHOD_NOT_ALLOWED_BODY, start)
+            body = wire.METHOD_NOT_ALLOWED_BODY
+            await self._generic(scope, send, 405, body, start, _HTML_ALLOW)
             return
         pre = await self._preamble(scope, send, start)
         if pre is None:
@@ -271,7 +277,8 @@ class ScoringApp:
         start = _perf()
         method = scope["method"]
         if method not in ("GET", "HEAD", "OPTIONS"):
-            await self._generic(scope, send, 405, wire.METHOD_NOT_ALLOWED_BODY, start)
+            body = wire.METHOD_NOT_ALLOWED_BODY
+            await self._generic(scope, send, 405, body, start, _HTML_ALLOW)
             return
         pre = await self._preamble(scope, send, start)
         if pre is None:
@@ -304,7 +311,8 @@ class ScoringApp:
         start = _perf()
         method = scope["method"]
         if method not in ("POST", "GET", "OPTIONS", "HEAD"):
-            await self._generic(scope, send, 405, wire.METHOD_NOT_ALLOWED_BODY, start)
+            body = wire.METHOD_NOT_ALLOWED_BODY
+            await self._generic(scope, send, 405, body, start, self._score_allow())
             return
         found = wire.scan_headers(scope["headers"])
         rid, legacy, client, error = wire.resolve_ids(found, self.ids)
@@ -342,7 +350,7 @@ class ScoringApp:
                 )
                 self._log(scope, 200, start, 0, rid)
             else:
-                await reply(405, wire.SCORE_METHOD_NOT_ALLOWED_BODY)
+                await reply(405, wire.SCORE_METHOD_NOT_ALLOWED_BODY, self._score_allow())
             return
 
         # ----- the request body -----
@@ -480,6 +488,12 @@ class ScoringApp:
         )
         self._log(scope, 200, start, len(out), rid)
 
+    def _score_allow(self) -> tuple[bytes, bytes]:
+        """``Allow`` for /score (deliberate difference: azmlinfsrv's 405 has none)."""
+        if self.script is not None and self.script.mode == "raw":
+            return (b"allow", b"GET, HEAD, OPTIONS, POST")
+        return (b"allow", b"GET, OPTIONS, POST")
+
     async def _read_body(self, receive: Any) -> bytes:
         """The whole request body, never holding more than the limit plus one chunk."""
         message = await receive()
@@ -515,6 +529,10 @@ class ScoringApp:
         """An AMLResponse (or Flask response) from run(): sent as given, plus the server's headers."""
         logger.info("run() output is HTTP Response")
         status, headers, body = response_parts(result)
+        if status in (204, 304) or status < 200:
+            # werkzeug sends no Content-Length (and no body) on these
+            headers = [h for h in headers if h[0].lower() != "content-length"]
+            body = b""
         if status >= 500:
             for index, (name, _) in enumerate(headers):
                 if name.lower() == "x-ms-run-function-failed":

@@ -84,6 +84,7 @@ class AMLRequest:
         client = scope.get("client")
         self.remote_addr: str | None = client[0] if client else None
         self._body = body
+        self._cached: bytes | None = None  # what get_data() returns once called (werkzeug caches)
         self.stream = io.BytesIO(body)
         self.input_stream = self.stream
 
@@ -170,9 +171,16 @@ class AMLRequest:
     def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> Any:
-        """The raw body (bytes), or text with ``as_text=True`` (undecodable bytes replaced)."""
-        body = b"" if parse_form_data and self.mimetype in FORM_MIMETYPES else self._body
-        return body.decode("utf-8", "replace") if as_text else body
+        """The raw body (bytes), or text with ``as_text=True`` (undecodable bytes replaced).
+
+        As in werkzeug, a form body that was parsed (``form``/``files``) before the first call
+        has been consumed: ``get_data()`` then returns ``b""``.
+        """
+        if parse_form_data:
+            self._form_and_files  # noqa: B018 - parses, consuming a form body
+        if self._cached is None:
+            self._cached = self._body
+        return self._cached.decode("utf-8", "replace") if as_text else self._cached
 
     @property
     def data(self) -> bytes:
@@ -188,7 +196,7 @@ class AMLRequest:
                 "Did not attempt to load JSON data because the request Content-Type was not 'application/json'."
             )
         try:
-            return json.loads(self._body)
+            return json.loads(self.get_data())
         except ValueError as exc:
             if silent:
                 return None
@@ -201,6 +209,8 @@ class AMLRequest:
     @cached_property
     def _form_and_files(self) -> tuple[MultiDict, MultiDict]:
         mimetype, params = parse_options_header(self.content_type or "")
+        if mimetype in FORM_MIMETYPES and self._cached is None:
+            self._cached = b""  # the stream is consumed by the form parser
         if mimetype == "application/x-www-form-urlencoded":
             return MultiDict(parse_query_pairs(self._body)), MultiDict()
         if mimetype == "multipart/form-data" and params.get("boundary"):

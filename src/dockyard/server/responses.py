@@ -228,11 +228,13 @@ def _numpy_default(value: Any) -> Any:
 
 
 def dump_output(result: Any) -> bytes:
-    """``json.dumps(result)`` as bytes (the oracle's exact bytes).
+    """``json.dumps(result)`` as bytes (the oracle's exact bytes; ``None`` gives ``{}`` as there).
 
     Deliberate difference: numpy arrays and numpy scalars (which make azmlinfsrv answer 500) are
     converted with ``.tolist()``.
     """
+    if result is None:
+        return b"{}"  # azmlinfsrv: AMLResponse(None) sends an empty JSON object
     try:
         return json.dumps(result).encode()
     except TypeError:
