@@ -284,9 +284,6 @@ def test_seed_local_deployment_sample_with_only_imports_changed(
 
     # --- the seed, imports changed -------------------------------------------------------------
     myenv = Environment.from_conda_specification(name="env", file_path="myenv.yml")
-    myenv.python.user_managed_dependencies = (
-        True  # run in this interpreter: no package install in CI
-    )
     inference_config = InferenceConfig(entry_script="score.py", environment=myenv)
     free = socket.socket()
     free.bind(("127.0.0.1", 0))

@@ -157,8 +157,9 @@ def test_cli_lists_shows_runs_and_deletes(ws, model, inference_config, services)
 @pytest.mark.parametrize(
     ("dependency", "named"),
     [
-        ("no-such-package-dockyard-xyz", "no-such-package-dockyard-xyz"),
-        ("six==99.0.0", "six==99.0.0"),
+        ("  - pip:\n      - no-such-package-dockyard-xyz", "no-such-package-dockyard-xyz"),
+        ("  - pip:\n      - six==99.0.0", "six==99.0.0"),
+        ("  - no-such-conda-only-pkg-xyz=1.2", "no-such-conda-only-pkg-xyz"),
     ],
 )
 def test_an_environment_that_cannot_install_names_the_package(
@@ -167,9 +168,7 @@ def test_an_environment_that_cannot_install_names_the_package(
     src = tmp_path / "src"
     src.mkdir()
     (src / "score.py").write_text(SCORE)
-    (src / "env.yml").write_text(
-        f"name: bad\ndependencies:\n  - python=3.11\n  - pip:\n      - {dependency}\n"
-    )
+    (src / "env.yml").write_text(f"name: bad\ndependencies:\n  - python=3.11\n{dependency}\n")
     env = Environment.from_conda_specification(name="bad-env", file_path=str(src / "env.yml"))
     config = InferenceConfig(entry_script="score.py", source_directory=str(src), environment=env)
     services.append("bad-env-svc")
@@ -178,3 +177,26 @@ def test_an_environment_that_cannot_install_names_the_package(
     assert named in str(info.value)
     assert "[environment]" in str(info.value)
     assert Webservice(ws, "bad-env-svc").state == "Failed"
+
+
+def test_a_server_that_stops_answering_is_unhealthy_then_recovers(
+    ws, model, inference_config, services
+) -> None:  # type: ignore[no-untyped-def]
+    service = Model.deploy(ws, "frozen", [model], inference_config)
+    services.append("frozen")
+    service.wait_for_deployment()
+    pid = service._target_status().pids[0]
+    os.kill(pid, signal.SIGSTOP)  # the process lives but answers nothing
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and service.state != "Unhealthy":
+            time.sleep(0.2)
+        assert service.state == "Unhealthy"
+        assert "did not answer" in (service.error or "")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and service.state != "Healthy":
+        time.sleep(0.2)
+    assert service.state == "Healthy"
+    assert service.run("again") == {"echo": "again"}
