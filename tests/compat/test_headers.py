@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from .compare import Answer, assert_same
+
 pytestmark = pytest.mark.oracle
 
 LONG = "x" * 101
@@ -52,6 +54,26 @@ def test_unknown_routes(pool, route: str) -> None:
     pool.get("echo").check(method, path)
 
 
+def check_405(pair, method: str, path: str) -> None:
+    """405 with the oracle's body and headers; dockyard also sends ``Allow`` (MISMATCHES.md D2)."""
+    oracle, dockyard = pair.exchange(method, path)
+    assert oracle.status == 405
+    assert oracle.header("allow") is None  # azmlinfsrv's error handler drops werkzeug's Allow
+    if pair.dockyard.kind == "oracle":
+        return
+    allow = dockyard.header("allow")
+    assert allow, "dockyard must send Allow with 405 (RFC 9110)"
+    allowed = {m.strip().upper() for m in allow.split(",")}
+    assert "GET" in allowed and method not in allowed
+    for other in allowed - {"HEAD", "OPTIONS"}:
+        answer, _ = pair.exchange(other, path)
+        assert answer.status != 405, f"Allow lists {other} but the oracle answers 405 to it"
+    headers = tuple(h for h in dockyard.headers if h[0] != "allow")
+    assert_same(
+        oracle, Answer(dockyard.status, headers, dockyard.body), f"{method} {path} (no Allow)"
+    )
+
+
 @pytest.mark.parametrize("script", ["echo", "rawhttp_app"])
 @pytest.mark.parametrize(
     "route",
@@ -66,27 +88,8 @@ def test_unknown_routes(pool, route: str) -> None:
     ],
 )
 def test_wrong_method(pool, script: str, route: str) -> None:
-    """405 with the oracle's body; dockyard also sends ``Allow`` (MISMATCHES.md D2)."""
     method, path = route.split()
-    pair = pool.get(script)
-    oracle, dockyard = pair.exchange(method, path)
-    assert oracle.status == 405
-    assert oracle.header("allow") is None  # azmlinfsrv's error handler drops werkzeug's Allow
-    if pair.dockyard.kind == "oracle":
-        return
-    allow = dockyard.header("allow")
-    assert allow, "dockyard must send Allow with 405 (RFC 9110)"
-    allowed = {m.strip().upper() for m in allow.split(",")}
-    assert "GET" in allowed and method not in allowed
-    for other in allowed - {"HEAD", "OPTIONS"}:
-        answer, _ = pair.exchange(other, path)
-        assert answer.status != 405, f"Allow lists {other} but the oracle answers 405 to it"
-    stripped = type(dockyard)(
-        dockyard.status, tuple(h for h in dockyard.headers if h[0] != "allow"), dockyard.body
-    )
-    from .compare import assert_same
-
-    assert_same(oracle, stripped, f"{method} {path} (Allow removed)")
+    check_405(pool.get(script), method, path)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +97,10 @@ def test_wrong_method(pool, script: str, route: str) -> None:
 )
 def test_options_and_head_elsewhere(pool, route: str) -> None:
     method, path = route.split()
-    pool.get("echo").check(method, path)
+    if route == "HEAD /score":  # Flask routes HEAD to run()'s parser, which refuses it: 405
+        check_405(pool.get("echo"), method, path)
+    else:
+        pool.get("echo").check(method, path)
 
 
 CORS_ENV = {"AML_CORS_ORIGINS": "http://a.example, http://b.example"}

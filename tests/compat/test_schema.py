@@ -61,8 +61,11 @@ def test_numpy_types(pool, case: str, kwargs: dict) -> None:
 def test_deliberate_numpy_array_from_schema_run(pool) -> None:
     """MISMATCHES.md D1: run() returns a numpy array; azmlinfsrv 500, dockyard the list."""
     pair = pool.get("schema_numpy")
-    oracle, dockyard = pair.exchange("POST", "/score", json={"data": [[1.0]]})
+    oracle, dockyard = pair.exchange("POST", "/score", json={"data": [[0, 0, 0, 0]]})
     assert oracle.status == 500
+    assert oracle.json() == {
+        "message": "An unexpected internal error occurred. Check the logs for more info."
+    }
     if pair.dockyard.kind != "oracle":
         assert (dockyard.status, dockyard.body) == (200, b"[7]")
 

@@ -18,6 +18,6 @@ def init():
 @input_schema("data", NumpyParameterType(np.array([[5.1, 3.5, 1.4, 0.2]])))
 @output_schema(NumpyParameterType(np.array([0])))
 def run(data):
-    if data.shape == (1, 1):
+    if not data.any():
         return np.array([7])  # azmlinfsrv answers 500: a numpy array is not JSON serialisable
     return model.predict(data).tolist()
