@@ -1,0 +1,130 @@
+"""Workspace settings for images: the default base image and the container registry.
+
+``workspace.py`` has no settings API yet, so these live in ``<workspace>/settings.json`` under the
+``"images"`` key (read-modify-write under a file lock, replaced atomically). The registry password
+never goes there: it is a workspace secret (``ws.get_default_keyvault()``), named
+:data:`REGISTRY_PASSWORD_SECRET`. Without a password, the engine's own ``docker login``
+credentials are used.
+
+``DOCKYARD_CONTAINER_REGISTRY`` overrides the registry address for one process (CI, tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from dockyard.workspace import Workspace
+
+SETTINGS_FILE = "settings.json"
+REGISTRY_PASSWORD_SECRET = "container-registry-password"
+REGISTRY_ENV = "DOCKYARD_CONTAINER_REGISTRY"
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Where images are pushed: ``address`` (``host:port`` or ``host/prefix``), optional user."""
+
+    address: str
+    username: str | None = None
+
+
+def _path(ws: Workspace) -> Path:
+    return Path(ws.path) / SETTINGS_FILE
+
+
+def read(ws: Workspace) -> dict[str, Any]:
+    """The ``images`` settings (empty when none were set)."""
+    try:
+        data = json.loads(_path(ws).read_text())
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{_path(ws)} is not valid JSON (line {exc.lineno}: {exc.msg})",
+            hint="fix or delete that file, then set the settings again",
+        ) from None
+    images = data.get("images") if isinstance(data, dict) else None
+    return dict(images) if isinstance(images, dict) else {}
+
+
+def update(ws: Workspace, **values: Any) -> dict[str, Any]:
+    """Set (or, with None, remove) image settings; returns the new ``images`` settings."""
+    from filelock import FileLock
+
+    path = _path(ws)
+    (Path(ws.path) / "locks").mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(ws.path) / "locks" / "settings.lock")):
+        try:
+            data = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            data = {}
+        images = dict(data.get("images") or {})
+        for key, value in values.items():
+            if value is None:
+                images.pop(key, None)
+            else:
+                images[key] = value
+        data["images"] = images
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+    return images
+
+
+def default_base_image(ws: Workspace) -> str | None:
+    """The workspace's default base image (set by ``dockyard base-image bootstrap``)."""
+    value = read(ws).get("base_image")
+    return str(value) if value else None
+
+
+def set_default_base_image(ws: Workspace, image: str | None) -> None:
+    update(ws, base_image=image)
+
+
+def registry(ws: Workspace) -> RegistrySettings | None:
+    """The configured container registry, or None (images then stay in the local engine)."""
+    override = os.environ.get(REGISTRY_ENV)
+    if override:
+        return RegistrySettings(override.rstrip("/"))
+    data = read(ws).get("container_registry")
+    if not isinstance(data, dict) or not data.get("address"):
+        return None
+    return RegistrySettings(str(data["address"]).rstrip("/"), data.get("username") or None)
+
+
+def set_registry(
+    ws: Workspace, address: str | None, username: str | None = None, password: str | None = None
+) -> None:
+    """Configure (or, with ``address=None``, remove) the workspace's container registry."""
+    vault = ws.get_default_keyvault()
+    if address is None:
+        update(ws, container_registry=None)
+        if REGISTRY_PASSWORD_SECRET in set(vault.list_secrets()):
+            vault.delete_secret(REGISTRY_PASSWORD_SECRET)
+        return
+    address = address.strip().rstrip("/")
+    if not address or "://" in address or " " in address:
+        raise ValidationError(
+            f"Invalid registry address {address!r}: give host[:port][/prefix], no scheme",
+            hint="e.g. 127.0.0.1:5000 or registry.example.com/team",
+        )
+    update(ws, container_registry={"address": address, "username": username})
+    if password is not None:
+        vault.set_secret(REGISTRY_PASSWORD_SECRET, password)
+
+
+def auth_config(ws: Workspace, settings: RegistrySettings | None) -> dict[str, str] | None:
+    """Credentials for the engine (never logged), or None to use ``docker login``'s."""
+    if settings is None or not settings.username:
+        return None
+    vault = ws.get_default_keyvault()
+    if REGISTRY_PASSWORD_SECRET not in set(vault.list_secrets()):
+        return None
+    return {"username": settings.username, "password": vault.get_secret(REGISTRY_PASSWORD_SECRET)}

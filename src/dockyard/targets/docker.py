@@ -1,0 +1,389 @@
+"""The Docker target: one service = a small *holder* container that owns the published port, and
+the scoring-server container that shares the holder's network namespace.
+
+Why two containers: Docker cannot change the ports of a running container, so a new version of
+a service could not take over the host port of the old one without a gap. The holder publishes
+``127.0.0.1:PORT -> 5001`` once, for the service's whole life. Server containers join its network
+namespace (``network_mode=container:<holder>``) and alternate between ports 5001 and 5002 inside
+it. ``update()`` starts the new server on the free port beside the old one, waits until it is
+ready (after ``init()``), then switches with one kernel NAT rule *inside the holder's namespace*
+(``iptables -t nat PREROUTING --dport 5001 -j REDIRECT --to-ports 5002``, or no rule), and stops
+the old server gracefully. Connections already open finish on the old server; new ones reach the
+new server; nothing proxies requests. The rule lives in the holder's namespace only and vanishes
+with it. Switching needs root (``nsenter``) and ``iptables`` on this machine; without them,
+``update()`` still checks the new version beside the old one first, then restarts it on port 5001
+(a gap of one server start-up, measured in docs/containers.md).
+
+States come from the engine: the server container's status, restart count, the ``die``/``oom``
+events the engine recorded for it, and a ``GET /health/ready`` on the published port.
+Exit code 3 (import or ``init()`` failed) with restarts is ``CrashLoopBackOff`` (Docker's own
+restart back-off); an out-of-memory kill is reported as such, naming the limit; another non-zero
+exit is a bad configuration: ``Failed``, and restarts are switched off.
+
+Keys: the service's keys directory is bind-mounted read-only at ``/run/dockyard-keys``; only its
+path is in the container's environment, so keys never appear in ``docker inspect``.
+
+What the target knows of a service is in ``<service_dir>/container.json``; it knows nothing of
+the workspace store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import DeploymentError
+from dockyard.targets._docker_parts import (
+    _GIB,
+    PORTS,
+    can_switch,
+    crash_text,
+    history,
+    http_ready,
+    logs_of,
+    oom_text,
+    probe_code,
+    redirect,
+    wait_ready,
+    with_port,
+)
+from dockyard.targets.base import (
+    CRASH_LOOP,
+    FAILED,
+    HEALTHY,
+    STOPPED,
+    TRANSITIONING,
+    UNHEALTHY,
+    TargetStatus,
+)
+from dockyard.targets.docker_engine import connect
+
+STATE_FILE = "container.json"
+KEYS_MOUNT = "/run/dockyard-keys"
+INIT_FAILED_EXIT = 3
+#: After the switch, the old server keeps listening this long so its accept queue drains.
+DRAIN_SECONDS = 0.3
+STOP_GRACE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One version of a service in Docker (plain data; the web service layer makes it)."""
+
+    name: str  # the service name
+    service_dir: Path
+    image: str  # an image the engine has
+    scope: str  # short workspace id: container names are dockyard-<scope>-<service>[-<n>]
+    env: dict[str, str] = field(default_factory=dict)
+    host_port: int = 0  # 0: a free port chosen by the engine
+    cpu_cores: float | None = None
+    memory_gb: float | None = None
+    keys_dir: Path | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["service_dir"] = str(self.service_dir)
+        data["keys_dir"] = str(self.keys_dir) if self.keys_dir else None
+        return data
+
+
+def _read(service_dir: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((service_dir / STATE_FILE).read_text()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _write(service_dir: Path, data: dict[str, Any]) -> None:
+    service_dir.mkdir(parents=True, exist_ok=True)
+    tmp = service_dir / f".{STATE_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, service_dir / STATE_FILE)
+
+
+class DockerTarget:
+    """Runs services as containers on a Docker engine (see the module docstring)."""
+
+    kind = "docker"
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def deploy(self, spec: ContainerSpec) -> None:
+        """Start a service (replacing any containers of the same service)."""
+        import docker.errors
+
+        self.delete(spec.name, spec.service_dir, keep_dir=True)
+        try:
+            holder = self._start_holder(spec)
+            port = self._published_port(holder)
+            server = self._start_server(spec, holder.name, generation=1, inner_port=PORTS[0])
+        except docker.errors.APIError as exc:
+            self.delete(spec.name, spec.service_dir, keep_dir=True)
+            raise DeploymentError(
+                f"The engine refused to start service {spec.name!r} from {spec.image}: "
+                f"{exc.explanation or exc}",
+                step="start container",
+                hint="a port taken by another program is the usual cause: pick another port, "
+                "or free it",
+            ) from None
+        _write(
+            spec.service_dir,
+            {"holder": holder.name, "server": server.name, "generation": 1,
+             "inner_port": PORTS[0], "host_port": port, "spec": spec.to_json()},
+        )  # fmt: skip
+
+    def update(self, spec: ContainerSpec, on_event: Any = None) -> dict[str, Any]:
+        """Start ``spec`` beside the running version, switch when it is ready, stop the old one.
+
+        If the new version fails, the old one keeps serving and DeploymentError says why.
+        Returns what happened (``switch``: ``nat`` or ``restart``, ``gap_seconds``).
+        """
+        say = on_event or (lambda _message: None)
+        state = _read(spec.service_dir)
+        if not state or not self._running(state.get("holder")):
+            self.deploy(spec)
+            return {"switch": "deploy"}
+        old_server, old_port = state["server"], int(state["inner_port"])
+        generation = int(state["generation"]) + 1
+        new_port = PORTS[2] if old_port == PORTS[1] else PORTS[1]
+        new = self._start_server(spec, state["holder"], generation, new_port)
+        say(f"started {new.name} beside {old_server}; waiting for init()")
+        try:
+            wait_ready(self.client, new, state["holder"], new_port)
+        except DeploymentError:
+            self._remove(new.name)
+            raise
+        result: dict[str, Any]
+        if can_switch() and redirect(
+            self.client, state["holder"], new_port, replace=old_port != PORTS[0]
+        ):
+            time.sleep(DRAIN_SECONDS)
+            self._remove(old_server, grace=STOP_GRACE_SECONDS)
+            result = {"switch": "nat", "gap_seconds": 0.0}
+            server_name, inner = new.name, new_port
+        else:  # no NAT switch here: restart on the published inner port (a short gap)
+            self._remove(new.name)
+            started = time.monotonic()
+            self._remove(old_server, grace=STOP_GRACE_SECONDS)
+            generation += 1
+            final = self._start_server(spec, state["holder"], generation, PORTS[0])
+            wait_ready(self.client, final, state["holder"], PORTS[0])
+            result = {"switch": "restart", "gap_seconds": round(time.monotonic() - started, 3)}
+            server_name, inner = final.name, PORTS[0]
+        say(f"switched to {server_name} ({result['switch']})")
+        _write(
+            spec.service_dir,
+            {**state, "server": server_name, "generation": generation, "inner_port": inner,
+             "spec": spec.to_json()},
+        )  # fmt: skip
+        return result
+
+    def reload(self, spec: ContainerSpec) -> dict[str, Any]:
+        return self.update(spec)
+
+    def stop(self, name: str, service_dir: Path) -> None:
+        """Stop the server and the holder (the port is free until ``start``)."""
+        state = _read(service_dir)
+        for key in ("server", "holder"):
+            with contextlib.suppress(Exception):
+                self.client.containers.get(state[key]).stop(timeout=STOP_GRACE_SECONDS)
+
+    def start(self, name: str, service_dir: Path) -> None:
+        """Start a stopped service again: holder (same port), NAT rule, server."""
+        state = _read(service_dir)
+        if not state:
+            raise DeploymentError(
+                f"Service {name!r} has no containers on this engine ({service_dir / STATE_FILE} is missing)",
+                step="start",
+                hint="deploy it again",
+            )
+        import docker.errors
+
+        try:
+            self.client.containers.get(state["holder"]).start()
+            if int(state["inner_port"]) != PORTS[0]:
+                redirect(self.client, state["holder"], int(state["inner_port"]))
+            self.client.containers.get(state["server"]).start()
+        except docker.errors.NotFound as exc:
+            raise DeploymentError(
+                f"A container of service {name!r} was removed from the engine: {exc.explanation}",
+                step="start",
+                hint="deploy the service again (overwrite=True)",
+            ) from None
+
+    def delete(self, name: str, service_dir: Path, keep_dir: bool = False) -> None:
+        """Remove every container of the service (found by its labels and recorded names)."""
+        state = _read(service_dir)
+        names = {state.get("server"), state.get("holder")}
+        scope = (state.get("spec") or {}).get("scope")
+        if scope:
+            for container in self.client.containers.list(
+                all=True, filters={"label": f"dockyard.service={scope}/{name}"}
+            ):
+                names.add(container.name)
+        for item in filter(None, names):
+            self._remove(item)
+        if not keep_dir:
+            shutil.rmtree(service_dir, ignore_errors=True)
+
+    # --- reading --------------------------------------------------------------------------------
+    def status(self, name: str, service_dir: Path) -> TargetStatus:
+        import docker.errors
+
+        state = _read(service_dir)
+        if not state:
+            return TargetStatus(state=STOPPED, error=f"service {name!r} has no containers here")
+        port = state.get("host_port")
+        try:
+            server = self.client.containers.get(state["server"])
+        except docker.errors.NotFound:
+            return TargetStatus(
+                state=STOPPED, port=port,
+                error=f"container {state['server']} of service {name!r} was removed from the "
+                "engine; deploy the service again",
+            )  # fmt: skip
+        attrs = server.attrs
+        engine_state = attrs.get("State", {})
+        status, restarts = (
+            engine_state.get("Status", "unknown"),
+            int(attrs.get("RestartCount") or 0),
+        )
+        dies, ooms = history(self.client, server.id, attrs.get("Created"))
+        memory = int(attrs.get("HostConfig", {}).get("Memory") or 0)
+        last_exit = dies[-1] if dies else int(engine_state.get("ExitCode") or 0)
+        oom = bool(engine_state.get("OOMKilled")) or (ooms > 0 and last_exit == 137)
+        details = {"container": server.name, "holder": state.get("holder"), "status": status,
+                   "exit_code": last_exit, "oom_kills": ooms, "inner_port": state.get("inner_port")}  # fmt: skip
+        result = TargetStatus(state=TRANSITIONING, restart_count=restarts, port=port,
+                              generation=int(state.get("generation") or 0), details=details)  # fmt: skip
+        if status == "running" and not self._running(state.get("holder")):
+            result.state = UNHEALTHY
+            result.error = f"the holder container {state.get('holder')} (which owns port {port}) is not running; `dockyard service start {name}`"
+        elif status == "running" and port and http_ready("127.0.0.1", int(port)):
+            result.state = HEALTHY
+            if ooms:
+                result.events.append(
+                    {
+                        "state": HEALTHY,
+                        "message": oom_text(server.name, memory, restarted=True),
+                    }
+                )
+        elif oom:
+            result.state = CRASH_LOOP if status in ("restarting", "running") else FAILED
+            result.error = oom_text(server.name, memory) + "\n" + self._tail(server, 15)
+        elif last_exit == INIT_FAILED_EXIT and (restarts or status != "running"):
+            result.state = CRASH_LOOP
+            result.error = (
+                "The scoring script's import or init() failed (exit code 3); the engine restarts "
+                f"it with back-off ({restarts} restart(s) so far).\n"
+                + crash_text(self._logs(server))
+            )
+        elif status in ("exited", "dead") and last_exit not in (0, 143):
+            result.state = FAILED
+            result.error = (
+                f"The scoring server in {server.name} exited with code {last_exit} (a bad "
+                "configuration: not restarted).\n" + crash_text(self._logs(server))
+            )
+            with contextlib.suppress(Exception):
+                server.update(restart_policy={"Name": "no"})
+        elif status in ("exited", "created", "dead", "paused"):
+            result.state = STOPPED
+            result.error = f"container {server.name} is {status}; `dockyard service start {name}`"
+        elif engine_state.get("Health", {}).get("Status") == "unhealthy":
+            result.state = UNHEALTHY
+            result.error = f"container {server.name} runs but does not answer GET /health/ready"
+        if result.error and not result.events:
+            result.events.append({"state": result.state, "message": result.error.splitlines()[0]})
+        return result
+
+    def logs(self, name: str, service_dir: Path, num_lines: int = 5000) -> str:
+        state = _read(service_dir)
+        try:
+            server = self.client.containers.get(state["server"])
+        except Exception:  # noqa: BLE001 - no container: no log
+            return ""
+        return self._logs(server, num_lines)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _start_holder(self, spec: ContainerSpec) -> Any:
+        name = f"dockyard-{spec.scope}-{spec.name}"
+        return self.client.containers.run(
+            spec.image,
+            ["python", "-c", "import signal; signal.pause()"],
+            name=name, detach=True, user="dockyard",
+            ports={f"{PORTS[0]}/tcp": ("127.0.0.1", spec.host_port or None)},
+            labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "holder"},
+            restart_policy={"Name": "unless-stopped"},
+            mem_limit=64 * 1024**2, healthcheck={"test": ["NONE"]},
+        )  # fmt: skip
+
+    def _start_server(
+        self, spec: ContainerSpec, holder: str, generation: int, inner_port: int
+    ) -> Any:
+        image = self.client.images.get(spec.image)
+        command = with_port(list(image.attrs["Config"].get("Cmd") or []), inner_port)
+        env = dict(spec.env)
+        volumes = {}
+        if spec.keys_dir is not None:
+            volumes[str(spec.keys_dir)] = {"bind": KEYS_MOUNT, "mode": "ro"}
+            env["DOCKYARD_KEYS_FILE"] = f"{KEYS_MOUNT}/keys.json"
+        kwargs: dict[str, Any] = {}
+        if spec.cpu_cores is not None:
+            kwargs["nano_cpus"] = int(round(spec.cpu_cores * 1e9))
+        if spec.memory_gb is not None:
+            kwargs["mem_limit"] = kwargs["memswap_limit"] = int(spec.memory_gb * _GIB)
+        probe = probe_code(inner_port)
+        return self.client.containers.run(
+            spec.image, command, name=f"dockyard-{spec.scope}-{spec.name}-{generation}",
+            detach=True, network_mode=f"container:{holder}", environment=env, volumes=volumes,
+            labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "server"},
+            restart_policy={"Name": "on-failure", "MaximumRetryCount": 0},
+            healthcheck={"test": ["CMD", "python", "-c", probe], "interval": 5 * 10**9,
+                         "timeout": 5 * 10**9, "start_period": 60 * 10**9, "retries": 3},
+            **kwargs,
+        )  # fmt: skip
+
+    def _published_port(self, holder: Any) -> int:
+        for _ in range(50):
+            holder.reload()
+            bindings = (holder.attrs["NetworkSettings"].get("Ports") or {}).get(f"{PORTS[0]}/tcp")
+            if bindings:
+                return int(bindings[0]["HostPort"])
+            time.sleep(0.1)
+        raise DeploymentError(
+            f"The engine published no port for {holder.name}", step="start container"
+        )
+
+    def _running(self, name: str | None) -> bool:
+        try:
+            return bool(name) and self.client.containers.get(name).status == "running"
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _remove(self, name: str, grace: int = 0) -> None:
+        with contextlib.suppress(Exception):
+            container = self.client.containers.get(name)
+            if grace:
+                container.stop(timeout=grace)
+            container.remove(force=True)
+
+    def _logs(self, server: Any, num_lines: int = 5000) -> str:
+        return logs_of(server, num_lines)
+
+    def _tail(self, server: Any, lines: int) -> str:
+        return "\n".join(self._logs(server, lines).rstrip().splitlines()[-lines:])
