@@ -1,0 +1,58 @@
+"""``dockyard base-image bootstrap``: build a Python base image from Debian packages.
+
+No public registry is needed (see docs/images.md, "Base image"). The image is recorded as the
+workspace's default base image, in ``<workspace>/settings.json`` (the workspace has no settings
+API yet), so that images built afterwards use it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, err_console, load_workspace
+
+app = typer.Typer(help="The Python base image images are built on.", no_args_is_help=True)
+
+
+@app.command()
+def bootstrap(
+    python: Annotated[str, typer.Option("--python", help="Python major.minor (3.11: bookworm).")] = "3.11",
+    name: Annotated[str | None, typer.Option("--name", help="Image name (default dockyard/python:<v>-<suite>).")] = None,
+    mirror: Annotated[str | None, typer.Option("--mirror", help="Debian mirror URL.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the image exists.")] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:  # fmt: skip
+    """Build (or reuse) the base image with debootstrap + docker import, and make it the
+    workspace's default."""
+    from dockyard.assets._image_settings import set_default_base_image
+    from dockyard.build.base_image import DEFAULT_MIRROR, bootstrap_base_image
+    from dockyard.targets.docker_engine import connect
+
+    ws = load_workspace(workspace)
+    client = connect()
+    result = bootstrap_base_image(
+        client, name, python_version=python, mirror=mirror or DEFAULT_MIRROR, force=force,
+        log=lambda line: err_console.print(line, markup=False, highlight=False),
+    )  # fmt: skip
+    set_default_base_image(ws, result.name)
+    emit(
+        output,
+        {"name": result.name, "image_id": result.image_id, "python": result.python_version,
+         "suite": result.suite, "created": result.created, "seconds": round(result.seconds, 1),
+         "workspace_default": True},
+        title="base image",
+    )  # fmt: skip
+
+
+@app.command()
+def show(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
+    """The workspace's default base image."""
+    from dockyard.assets._image_settings import default_base_image
+    from dockyard.build.base_image import DEFAULT_BASE_IMAGE
+
+    ws = load_workspace(workspace)
+    chosen = default_base_image(ws)
+    emit(output, {"base_image": chosen or DEFAULT_BASE_IMAGE, "workspace_setting": bool(chosen)})

@@ -1,0 +1,162 @@
+"""``dockyard image ...``: create, list, show, logs, pull, delete, and the workspace's registry.
+
+A thin skin over :mod:`dockyard.assets.image`. ``--output json`` keys are those of
+``Image.serialize()`` (documented in docs/containers.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, console, emit, load_workspace
+
+app = typer.Typer(
+    help="Container images: create, list, show, logs, pull, delete.", no_args_is_help=True
+)
+
+RefArg = Annotated[str, typer.Argument(help="Image NAME or NAME:VERSION (default: latest).")]
+COLUMNS = ["id", "creationState", "imageLocation", "modelIds", "size", "createdTime"]
+
+
+def _image(workspace: Path | None, ref: str) -> Any:
+    from dockyard.assets.image import Image
+
+    name, sep, version = ref.rpartition(":")
+    ws = load_workspace(workspace)
+    if sep and version.isdigit():
+        return Image(ws, name, version=int(version))
+    return Image(ws, ref)
+
+
+def _row(image: Any) -> dict[str, Any]:
+    data = image.serialize()
+    if data.get("size"):
+        data["size"] = f"{data['size'] / 1e6:.1f} MB"
+    return data
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Option("--name", "-n", help="Image name (3-32 lowercase).")],
+    model: Annotated[
+        list[str], typer.Option("--model", "-m", help="Model NAME:VERSION (or NAME), repeatable.")
+    ],
+    entry_script: Annotated[str, typer.Option("--entry-script", "-e", help="score.py")],
+    conda_file: Annotated[str | None, typer.Option("--conda-file", "-c")] = None,
+    source_directory: Annotated[str | None, typer.Option("--source-directory", "-s")] = None,
+    docker_file: Annotated[
+        str | None, typer.Option("--docker-file", help="Extra Dockerfile steps (Dockerfile.steps).")
+    ] = None,
+    base_image: Annotated[str | None, typer.Option("--base-image")] = None,
+    dependency: Annotated[
+        list[str] | None, typer.Option("--dependency", help="File copied beside the script.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream the build.")] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Build an image from models, a scoring script and an environment (streams the build)."""
+    from dockyard.assets.image import ContainerImage, Image
+    from dockyard.assets.model import Model
+
+    ws = load_workspace(workspace)
+    models = [Model(ws, id=m) if ":" in m else Model(ws, m) for m in model]
+    config = ContainerImage.image_configuration(
+        entry_script=entry_script, conda_file=conda_file, source_directory=source_directory,
+        docker_file=docker_file, base_image=base_image, dependencies=dependency,
+    )  # fmt: skip
+    image = Image.create(ws, name, models, config)
+    image.wait_for_creation(show_output=not quiet and output == Output.table)
+    emit(output, _row(image), title=image.id)
+
+
+@app.command("list")
+def list_(
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Only this image.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only images of this model.")] = None,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Images, newest version first."""
+    from dockyard.assets.image import Image
+
+    images = Image.list(load_workspace(workspace), image_name=name, model_name=model)
+    emit(output, [_row(i) for i in images], columns=COLUMNS, title="images")
+
+
+@app.command()
+def show(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
+    """Everything about one image, including why its build failed."""
+    image = _image(workspace, ref)
+    data = _row(image)
+    error = data.pop("error", None) if output == Output.table else None
+    emit(output, data, title=image.id)
+    if error:
+        console.print("[bold red]error:[/bold red]")
+        console.print(error, markup=False, highlight=False)
+
+
+@app.command()
+def logs(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
+    """Print the full build log (kept in the workspace, success or not)."""
+    from dockyard.errors import NotFoundError
+
+    image = _image(workspace, ref)
+    path = Path(image.build_log_path or "")
+    if not image.build_log_path or not path.is_file():
+        raise NotFoundError(
+            f"Image {image.id} has no build log (looked for {path})",
+            hint="the build may not have started; `dockyard image show` gives its state",
+        )
+    sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
+
+
+@app.command()
+def pull(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
+    """Pull the image from the workspace's registry into the local Docker engine."""
+    image = _image(workspace, ref)
+    image_id = image.pull()
+    typer.echo(f"{image.image_location} {image_id}")
+
+
+@app.command()
+def delete(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
+    """Delete an image version (refused while a service uses it)."""
+    image = _image(workspace, ref)
+    image.delete()
+    typer.echo(f"deleted {image.id}")
+
+
+@app.command()
+def registry(
+    address: Annotated[
+        str | None, typer.Argument(help="host[:port][/prefix]; omit to show the current one.")
+    ] = None,
+    username: Annotated[str | None, typer.Option("--username", "-u")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    unset: Annotated[bool, typer.Option("--unset", help="Remove the registry setting.")] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Show or set the container registry images are pushed to (credentials kept as secrets)."""
+    from dockyard.assets import _image_settings as settings
+
+    ws = load_workspace(workspace)
+    if unset:
+        settings.set_registry(ws, None)
+    elif address:
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+        settings.set_registry(ws, address, username, password)
+    current = settings.registry(ws)
+    emit(
+        output,
+        {"address": current.address if current else None,
+         "username": current.username if current else None},
+        title="container registry",
+    )  # fmt: skip
