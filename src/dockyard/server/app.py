@@ -412,6 +412,13 @@ class ScoringApp:
             return
 
         # ----- a slot, then run() -----
+        executor = self.executor
+        rid_text = rid.decode("latin-1")
+        if executor.inline:
+            while (
+                executor.over_budget()
+            ):  # wait a loop turn (not holding a slot) so others get served
+                await asyncio.sleep(0)
         gate = self.gate
         if not gate.try_acquire():
             try:
@@ -425,13 +432,7 @@ class ScoringApp:
                 return
         keep_slot = False
         try:
-            executor = self.executor
-            rid_text = rid.decode("latin-1")
             if executor.inline:
-                pause = executor.pause_s()
-                while pause:
-                    await asyncio.sleep(pause)
-                    pause = executor.pause_s()
                 result, elapsed_ms = executor.call_inline(run, args, kwargs, rid_text)
             else:
                 result, elapsed_ms = await executor.call_threaded(

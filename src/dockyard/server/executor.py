@@ -9,9 +9,10 @@ stalls every other connection. So, in ``auto`` mode (``DOCKYARD_RUN_INLINE``):
   call over ``HARD_S`` (50 ms), or a moving average over ``FAST_S``, sends the following calls
   back to the runner, and the streak needed to return doubles (up to 10,000 calls). Occasional
   slow calls caused by the machine (preemption, GC) neither count nor reset the streak.
-* Inline calls get at most ``BUDGET_S`` of every ``EPOCH_S`` of event-loop time; past that, the
-  next requests wait for the epoch to end, so liveness probes and I/O are served even when many
-  connections send fast requests at once.
+* Inline calls get at most ``BUDGET_S`` (40 ms) per event-loop iteration; past that, the next
+  requests wait for the next iteration (after the loop has polled the sockets), so liveness probes
+  and new requests are served within about 40 ms even when many connections send requests at once,
+  and no time is left idle.
 * The standalone server's runner is the process's **main thread** (the event loop runs in a thread
   of its own), so the scoring timeout works as in azmlinfsrv: ``SIGALRM`` raises ``TimeoutError``
   inside run(), interrupting even ``time.sleep()``; a run() that catches it answers normally, one
@@ -49,8 +50,7 @@ from dockyard.server.logs import set_request_id
 
 FAST_S = 0.002  # calls faster than this may run inline (the hand-off would cost > 2.5% of them)
 HARD_S = 0.050  # one inline call slower than this sends the next ones back to the runner
-BUDGET_S = 0.010  # inline time allowed per EPOCH_S before requests yield to the rest of the loop
-EPOCH_S = 0.025
+BUDGET_S = 0.040  # inline run() time per event-loop iteration before further calls wait a turn
 GRACE_S = 1.0
 FIRST_STREAK = 8
 MAX_STREAK = 10_000
@@ -158,8 +158,8 @@ class Executor:
         self._streak = 0
         self._needed = FIRST_STREAK
         self._avg = -1.0
-        self._epoch = 0.0
         self._used = 0.0
+        self._reset_pending = False
         self.inline = mode == "always"
         if mode == "auto" and self.timeout_s < 10 * HARD_S:
             self.mode = "never"  # such short timeouts need the precise runner-thread timer
@@ -327,20 +327,13 @@ class Executor:
                 self.inline = True
                 self._start_watchdog()
 
-    def pause_s(self) -> float:
-        """How long the caller should wait before running inline (0: go ahead now).
+    def over_budget(self) -> bool:
+        """True when inline calls have used this loop iteration's budget: wait a turn first."""
+        return self._used > BUDGET_S
 
-        Inline calls may use ``BUDGET_S`` of each ``EPOCH_S``; this keeps a crowd of fast
-        requests from holding the event loop for long stretches.
-        """
-        now = _perf()
-        if now - self._epoch > EPOCH_S:
-            self._epoch = now
-            self._used = 0.0
-            return 0.0
-        if self._used > BUDGET_S:
-            return self._epoch + EPOCH_S - now + 0.0001
-        return 0.0
+    def _reset_budget(self) -> None:
+        self._used = 0.0
+        self._reset_pending = False
 
     def _start_watchdog(self) -> None:
         if self._watchdog is None:
@@ -381,6 +374,10 @@ class Executor:
             except BaseException as exc:  # noqa: BLE001 - user code may raise anything
                 elapsed, kind, value = _perf() - start, _FAILED, RunFailed(exc, _format(exc))
             self._used += elapsed
+            if not self._reset_pending:
+                # runs in the next loop iteration, before the requests that wait their turn
+                self._reset_pending = True
+                asyncio.get_running_loop().call_soon(self._reset_budget)
             with self._watch_lock:
                 self._inline_start = 0.0
                 fired, self._fired = self._fired, False
