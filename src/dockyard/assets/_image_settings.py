@@ -106,7 +106,7 @@ def set_registry(
     vault = ws.get_default_keyvault()
     if address is None:
         update(ws, container_registry=None)
-        if REGISTRY_PASSWORD_SECRET in set(vault.list_secrets()):
+        if REGISTRY_PASSWORD_SECRET in _names(vault):
             vault.delete_secret(REGISTRY_PASSWORD_SECRET)
         return
     address = address.strip().rstrip("/")
@@ -120,11 +120,15 @@ def set_registry(
         vault.set_secret(REGISTRY_PASSWORD_SECRET, password)
 
 
+def _names(vault: Any) -> set[str]:
+    return {item["name"] if isinstance(item, dict) else str(item) for item in vault.list_secrets()}
+
+
 def auth_config(ws: Workspace, settings: RegistrySettings | None) -> dict[str, str] | None:
     """Credentials for the engine (never logged), or None to use ``docker login``'s."""
     if settings is None or not settings.username:
         return None
     vault = ws.get_default_keyvault()
-    if REGISTRY_PASSWORD_SECRET not in set(vault.list_secrets()):
+    if REGISTRY_PASSWORD_SECRET not in _names(vault):
         return None
     return {"username": settings.username, "password": vault.get_secret(REGISTRY_PASSWORD_SECRET)}
