@@ -5,10 +5,11 @@ thread wake-ups and GIL hand-offs per request), while running a slow call on the
 stalls every other connection. So, in ``auto`` mode (``DOCKYARD_RUN_INLINE``):
 
 * Calls go to a **runner thread** until a streak of calls has each finished in under ``FAST_S``
-  (2 ms); from then on they run **inline** on the event-loop thread, with no hand-off at all. One
-  call over ``HARD_S`` (50 ms), or a moving average over ``FAST_S``, sends the following calls
-  back to the runner, and the streak needed to return doubles (up to 10,000 calls). Occasional
-  slow calls caused by the machine (preemption, GC) neither count nor reset the streak.
+  (2 ms); from then on they run **inline** on the event-loop thread, with no hand-off at all. Most
+  recent calls over ``FAST_S``, two calls over ``HARD_S`` (50 ms) close together, or one over
+  ``BLOCKER_S`` (0.5 s) send the following calls back to the runner, and the streak needed to
+  return doubles (up to 10,000 calls). A lone slow call (the OS preempted the process, a GC
+  pause) does not.
 * Inline calls get at most ``BUDGET_S`` (40 ms) per event-loop iteration; past that, the next
   requests wait for the next iteration (after the loop has polled the sockets), so liveness probes
   and new requests are served within about 40 ms even when many connections send requests at once,
@@ -49,7 +50,10 @@ from typing import Any
 from dockyard.server.logs import set_request_id
 
 FAST_S = 0.002  # calls faster than this may run inline (the hand-off would cost > 2.5% of them)
-HARD_S = 0.050  # one inline call slower than this sends the next ones back to the runner
+HARD_S = (
+    0.050  # two inline calls slower than this, close together, send the next ones to the runner
+)
+BLOCKER_S = 0.5  # one call slower than this does
 BUDGET_S = 0.040  # inline run() time per event-loop iteration before further calls wait a turn
 GRACE_S = 1.0
 FIRST_STREAK = 8
@@ -157,7 +161,8 @@ class Executor:
         # inline bookkeeping (event-loop thread only)
         self._streak = 0
         self._needed = FIRST_STREAK
-        self._avg = -1.0
+        self._slow = 0.0
+        self._hard = 0.0
         self._used = 0.0
         self._reset_pending = False
         self.inline = mode == "always"
@@ -313,17 +318,26 @@ class Executor:
 
     # ----- inline -----
     def _observe(self, elapsed: float) -> None:
+        """Decide from run() durations whether the next calls run inline.
+
+        Wall-clock durations include the time the OS did not run this process, so single slow
+        calls are not trusted: inline stops when most recent calls are slow (``_slow`` decays
+        by 10% a call), when two calls over ``HARD_S`` come close together, or after one call
+        over ``BLOCKER_S``.
+        """
         if self.mode != "auto":
             return
-        avg = self._avg = elapsed if self._avg < 0 else 0.95 * self._avg + 0.05 * elapsed
-        if elapsed >= HARD_S or avg >= FAST_S:
+        slow = elapsed >= FAST_S
+        self._slow = self._slow * 0.9 + (1.0 if slow else 0.0)
+        self._hard = self._hard * 0.75 + (1.0 if elapsed >= HARD_S else 0.0)
+        if self._slow > 5.0 or self._hard >= 1.5 or elapsed >= BLOCKER_S:
             self._streak = 0
             if self.inline:
                 self.inline = False
                 self._needed = min(MAX_STREAK, self._needed * 2)
-        elif elapsed < FAST_S:
+        elif not slow:
             self._streak += 1
-            if self._streak >= self._needed and not self.inline:
+            if self._streak >= self._needed and not self.inline and self._slow < 1.0:
                 self.inline = True
                 self._start_watchdog()
 
