@@ -272,7 +272,9 @@ class Model:
         """
         from dockyard.webservice.deploy import deploy
 
-        return deploy(workspace, name, models, inference_config, deployment_config, overwrite=overwrite)
+        return deploy(
+            workspace, name, models, inference_config, deployment_config, overwrite=overwrite
+        )
 
     # --- serialization -------------------------------------------------------------------------
     def serialize(self) -> dict[str, Any]:
