@@ -26,7 +26,9 @@ def require_engine(name: str, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("dockyard-home")
     monkeypatch.setenv("DOCKYARD_HOME", str(home))
     monkeypatch.delenv("DOCKYARD_DATABASE_URL", raising=False)

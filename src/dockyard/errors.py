@@ -133,7 +133,6 @@ class ImageBuildError(StepError):
     """Building a container image failed."""
 
 
-
 class EngineUnavailableError(DockyardError):
     """An engine dockyard needs (Docker, Ray, a database) cannot be reached."""
 
