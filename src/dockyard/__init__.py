@@ -36,9 +36,16 @@ _EXPORTS: dict[str, str] = {
     "Environment": ".assets.environment",
     "InferenceConfig": ".assets.inference",
     "Model": ".assets.model",
-    # web services
+    # images
+    "ContainerImage": ".assets.image",
+    "Image": ".assets.image",
+    "ImageCreationError": ".assets.image",
+    # web services and their deployment configurations
+    "AciWebservice": ".webservice.container",
+    "ContainerWebservice": ".webservice.container",
     "LocalWebservice": ".webservice.local",
     "Webservice": ".webservice.base",
+    "replicas_needed": ".webservice.config",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -276,6 +276,30 @@ class Model:
             workspace, name, models, inference_config, deployment_config, overwrite=overwrite
         )
 
+    @staticmethod
+    def package(
+        workspace: Workspace,
+        models: builtins.list[Any],
+        inference_config: Any = None,
+        generate_dockerfile: bool = False,
+        image_name: str | None = None,
+        image_label: str | None = None,
+    ) -> Any:
+        """Build a container image of ``models`` with the entry script and environment, without
+        deploying it (``generate_dockerfile=True``: only write the Dockerfile and its context, for
+        users who build in their own CI). Returns an object with ``wait_for_creation()``,
+        ``location``, ``pull()`` and ``save(dir)``."""
+        from dockyard.assets.image import package
+
+        return package(
+            workspace,
+            models,
+            inference_config,
+            generate_dockerfile=generate_dockerfile,
+            image_name=image_name,
+            image_label=image_label,
+        )
+
     # --- serialization -------------------------------------------------------------------------
     def serialize(self) -> dict[str, Any]:
         return {

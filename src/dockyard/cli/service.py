@@ -78,6 +78,9 @@ def logs(
     if not follow:
         return
     path = service._service_dir() / "server.log"
+    if not path.exists():  # not a local process service: poll the target's log
+        _follow_by_polling(service, text)
+        return
     with open(path, "rb") as handle:
         handle.seek(0, 2)
         try:
@@ -90,6 +93,24 @@ def logs(
                     time.sleep(0.2)
         except KeyboardInterrupt:
             return
+
+
+def _follow_by_polling(service: Any, seen: str) -> None:
+    last = seen.splitlines()[-1] if seen.strip() else None
+    try:
+        while True:
+            time.sleep(1.0)
+            lines = service.get_logs(num_lines=1000).splitlines()
+            start = 0
+            if last is not None and last in lines:
+                start = len(lines) - lines[::-1].index(last)
+            for line in lines[start:]:
+                sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+            if lines:
+                last = lines[-1]
+    except KeyboardInterrupt:
+        return
 
 
 @app.command()

@@ -355,6 +355,21 @@ class Webservice:
         return result
 
     @staticmethod
+    def deploy_from_image(
+        workspace: Workspace,
+        name: str,
+        image: Any,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+        **_: Any,
+    ) -> Webservice:
+        """Run a built ``Image`` as a service (the seed's split pipeline, step 3)."""
+        from dockyard.webservice.container import deploy_from_image
+
+        return deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
+
+    @staticmethod
     def deploy_from_model(
         workspace: Workspace,
         name: str,

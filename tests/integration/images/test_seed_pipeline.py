@@ -9,17 +9,11 @@ from typing import Any
 
 import pytest
 
-from dockyard import Model, Webservice
-from dockyard.assets.image import ContainerImage, Image  # lead: export from dockyard
-from dockyard.webservice.container import AciWebservice, deploy_from_image
+from dockyard import AciWebservice, ContainerImage, Image, Model, Webservice
 
 from .conftest import test_sample
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-# Until the lead attaches it: Webservice.deploy_from_image(workspace, name, image, deployment_config)
-if not hasattr(Webservice, "deploy_from_image"):
-    Webservice.deploy_from_image = staticmethod(deploy_from_image)  # type: ignore[attr-defined]
 
 
 def test_split_pipeline(
