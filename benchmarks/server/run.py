@@ -123,6 +123,18 @@ def wait_first_score(server: Server, body: str, timeout: float = 120.0) -> float
     raise TimeoutError(f"{server.kind}: no 200 on /score after {timeout}s")
 
 
+def wait_all_workers(server: Server, body: str, streak: int = 20, timeout: float = 120.0) -> None:
+    """With several workers the first 200 may come from one of them: wait for ``streak`` 200s
+    in a row (new connections each) so that every worker is serving before timing."""
+    deadline = time.monotonic() + timeout
+    good = 0
+    while good < streak and time.monotonic() < deadline:
+        status, _ = sample(server, body)
+        good = good + 1 if status == 200 else 0
+        if status != 200:
+            time.sleep(0.05)
+
+
 def sample(server: Server, body: str) -> tuple[int, bytes]:
     response = httpx.post(
         server.base_url + "/score",
@@ -219,6 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             try:
                 first = wait_first_score(server, body)
                 startup.setdefault(f"{kind}/{workload}/{workers}w", []).append(first)
+                wait_all_workers(server, body)
                 status, answer = sample(server, body)
                 if kind == "azmlinfsrv":
                     reference.setdefault(workload, (status, answer))
