@@ -7,45 +7,49 @@ dockyard's own knobs are ``DOCKYARD_*`` variables. Every problem is a :class:`Se
 message is one line naming the flag or variable and saying what to do; ``__main__`` turns it into
 exit code 2 (exit code 3 is reserved for import/``init()`` failures).
 
-This module uses only the standard library (dataclasses, not pydantic): it runs inside every image.
+The flags are declared in :mod:`dockyard.server.flags`; reading one raw value (numbers, booleans,
+config.json) and :class:`SettingsError` are in :mod:`dockyard.server.setting_values`. These
+modules use only the standard library (dataclasses, not pydantic): they run inside every image.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from dockyard.server.flags import build_parser
+from dockyard.server.setting_values import (
+    SettingsError,
+    as_bool,
+    as_float,
+    as_int,
+    find_config_file,
+    read_config_file,
+)
 
 DEFAULT_APP_ROOT_IN_CONTAINER = "/var/azureml-app"
 DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000
 DEFAULT_MAX_REQUEST_WAIT_TIME_MS = 60_000
 DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
-
-# Keys azmlinfsrv accepts in its config.json (the others are warned about and ignored).
-CONFIG_FILE_KEYS = (
-    "AZUREML_SOURCE_DIRECTORY",
-    "AZUREML_ENTRY_SCRIPT",
-    "SERVICE_NAME",
-    "WORKSPACE_NAME",
-    "SERVICE_PATH_PREFIX",
-    "SERVICE_VERSION",
-    "SCORING_TIMEOUT_MS",
-    "AZUREML_LOG_LEVEL",
-    "APP_INSIGHTS_LOG_RESPONSE_ENABLED",
-    "AZUREML_MODEL_DIR",
-    "HOSTNAME",
-    "AZUREML_DEBUG_PORT",
-)
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 INLINE_MODES = ("auto", "always", "never")
 
-
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names it and says how to fix it."""
+__all__ = [
+    "DEFAULT_APP_ROOT_IN_CONTAINER",
+    "DEFAULT_MAX_REQUEST_BODY_BYTES",
+    "DEFAULT_MAX_REQUEST_WAIT_TIME_MS",
+    "DEFAULT_PORT",
+    "DEFAULT_SCORING_TIMEOUT_MS",
+    "INLINE_MODES",
+    "LOG_LEVELS",
+    "Settings",
+    "SettingsError",
+    "export_environment",
+    "load_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -89,145 +93,6 @@ class Settings:
         return replace(self, **changes)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="dockyard serve",
-        description="Run the scoring server for a score.py (init() once, run() per request).",
-        allow_abbrev=False,
-    )
-    a = p.add_argument
-    a(
-        "--entry-script",
-        "--entry_script",
-        dest="entry_script",
-        help="path to score.py (init() and run())",
-    )
-    a(
-        "--model-dir",
-        "--model_dir",
-        dest="model_dir",
-        help="model directory, exported as AZUREML_MODEL_DIR",
-    )
-    a("--source-dir", "--source_dir", dest="source_dir", help="source directory added to sys.path")
-    a(
-        "--app-root",
-        "--app_root",
-        dest="app_root",
-        help="app root (working directory); default: cwd",
-    )
-    a("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    a("--port", default=None, help=f"port to listen on (default {DEFAULT_PORT})")
-    a(
-        "--workers",
-        "--worker-count",
-        "--worker_count",
-        dest="workers",
-        help="processes (WORKER_COUNT)",
-    )
-    a("--debug", action="store_true", default=None, help="put error details in HTTP responses")
-    a("--config-file", "--config_file", dest="config_file", help="azmlinfsrv config.json")
-    a(
-        "--access-control-allow-origins",
-        "--access_control_allow_origins",
-        dest="cors_origins",
-        help="comma-separated CORS origins (AML_CORS_ORIGINS)",
-    )
-    a("--scoring-timeout-ms", dest="scoring_timeout_ms", help="SCORING_TIMEOUT_MS")
-    a(
-        "--max-concurrent-requests",
-        dest="max_concurrent_requests",
-        help="run() calls at once per process",
-    )
-    a(
-        "--max-request-wait-time-ms",
-        dest="max_request_wait_time_ms",
-        help="wait for a slot, then 503",
-    )
-    a("--max-request-body-bytes", dest="max_request_body_bytes", help="larger bodies get 413")
-    a(
-        "--keys-file",
-        dest="keys_file",
-        help='JSON {"primaryKey": ..., "secondaryKey": ...}: key auth',
-    )
-    a("--log-level", dest="log_level", help="AZUREML_LOG_LEVEL")
-    a(
-        "--no-access-log",
-        dest="access_log",
-        action="store_false",
-        default=None,
-        help="no per-request log",
-    )
-    return p
-
-
-def _int(name: str, raw: str, *, minimum: int, maximum: int | None = None, hint: str) -> int:
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; {hint}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise SettingsError(f"{name}={raw!r} is out of range: it must be {bound}; {hint}")
-    return value
-
-
-def _float(name: str, raw: str, *, hint: str) -> float:
-    try:
-        value = float(str(raw).strip())
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; {hint}") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be greater than zero; {hint}")
-    return value
-
-
-def _bool(name: str, raw: str) -> bool:
-    text = str(raw).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
-
-
-def _find_config_file(
-    env: Mapping[str, str], app_root: str, entry_script: str | None
-) -> str | None:
-    """azmlinfsrv's lookup: AZUREML_CONFIG_FILE, else config.json in the app root or script folder."""
-    explicit = env.get("AZUREML_CONFIG_FILE")
-    if explicit and os.path.isfile(explicit) and os.path.getsize(explicit) > 0:
-        return os.path.abspath(explicit)
-    roots = [app_root]
-    if entry_script:
-        roots.append(os.path.dirname(os.path.abspath(entry_script)))
-    for root in roots:
-        candidate = os.path.join(root, "config.json")
-        if os.path.isfile(candidate) and os.path.getsize(candidate) > 0:
-            return candidate
-    return None
-
-
-def _read_config_file(path: str) -> tuple[dict[str, str], list[str]]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise SettingsError(
-            f"config file {path} could not be read as JSON ({exc}); fix it or point "
-            "AZUREML_CONFIG_FILE / --config-file at a valid file"
-        ) from None
-    if not isinstance(data, dict):
-        raise SettingsError(
-            f"config file {path} must hold a JSON object of setting names to values"
-        )
-    values = {k: str(v) for k, v in data.items() if k in CONFIG_FILE_KEYS and v is not None}
-    extra = sorted(k for k in data if k not in CONFIG_FILE_KEYS)
-    warnings = []
-    if extra:
-        warnings.append(f"config file {path} has keys the server does not use, ignored: {extra}")
-    return values, warnings
-
-
 def load_settings(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -237,7 +102,7 @@ def load_settings(
     code 2 on their own, which is also the bad-settings code.
     """
     env = dict(os.environ if environ is None else environ)
-    args = _parser().parse_args(list(argv or []))
+    args = build_parser(DEFAULT_PORT).parse_args(list(argv or []))
     warnings: list[str] = []
 
     app_root_raw = args.app_root or env.get("AML_APP_ROOT") or os.getcwd()
@@ -264,10 +129,10 @@ def load_settings(
             if env.get("AZUREML_ENTRY_SCRIPT")
             else None
         )
-        config_path = _find_config_file(env, app_root, probe_entry)
+        config_path = find_config_file(env, app_root, probe_entry)
     file_values: dict[str, str] = {}
     if config_path:
-        file_values, file_warnings = _read_config_file(config_path)
+        file_values, file_warnings = read_config_file(config_path)
         warnings.extend(file_warnings)
 
     def pick(env_name: str) -> str | None:
@@ -316,14 +181,14 @@ def load_settings(
     model_dir = os.path.abspath(model_dir_raw) if model_dir_raw else None
 
     host = args.host or env.get("DOCKYARD_HOST") or "127.0.0.1"
-    port = _int(
+    port = as_int(
         "--port" if args.port else "DOCKYARD_PORT",
         args.port or env.get("DOCKYARD_PORT") or str(DEFAULT_PORT),
         minimum=1,
         maximum=65535,
         hint="choose a free TCP port, e.g. 5001",
     )
-    workers = _int(
+    workers = as_int(
         "--workers" if args.workers else "WORKER_COUNT",
         args.workers or env.get("WORKER_COUNT") or "1",
         minimum=1,
@@ -331,7 +196,7 @@ def load_settings(
     )
     timeout_raw = args.scoring_timeout_ms or pick("SCORING_TIMEOUT_MS")
     scoring_timeout_ms = (
-        _int(
+        as_int(
             "SCORING_TIMEOUT_MS",
             timeout_raw,
             minimum=1,
@@ -350,7 +215,7 @@ def load_settings(
 
     debug_port_raw = pick("AZUREML_DEBUG_PORT")
     debug_port = (
-        _int(
+        as_int(
             "AZUREML_DEBUG_PORT",
             debug_port_raw,
             minimum=1,
@@ -362,7 +227,7 @@ def load_settings(
     )
     debugpy_wait_raw = env.get("DOCKYARD_DEBUGPY_WAIT_S")
     debugpy_wait_s = (
-        _float(
+        as_float(
             "DOCKYARD_DEBUGPY_WAIT_S",
             debugpy_wait_raw,
             hint="seconds to wait for a debugger to attach",
@@ -375,7 +240,7 @@ def load_settings(
         flag_value: str | None, name: str, default: int, minimum: int, hint: str
     ) -> int:
         raw = flag_value or env.get(name)
-        return _int(name, raw, minimum=minimum, hint=hint) if raw else default
+        return as_int(name, raw, minimum=minimum, hint=hint) if raw else default
 
     max_concurrent = dockyard_int(
         args.max_concurrent_requests,
@@ -405,7 +270,9 @@ def load_settings(
         )
     startup_raw = env.get("DOCKYARD_STARTUP_TIMEOUT_S")
     startup_timeout_s = (
-        _float("DOCKYARD_STARTUP_TIMEOUT_S", startup_raw, hint="seconds import and init() may take")
+        as_float(
+            "DOCKYARD_STARTUP_TIMEOUT_S", startup_raw, hint="seconds import and init() may take"
+        )
         if startup_raw
         else None
     )
@@ -422,12 +289,12 @@ def load_settings(
     debug = (
         bool(args.debug)
         if args.debug is not None
-        else _bool("DOCKYARD_DEBUG", env.get("DOCKYARD_DEBUG", ""))
+        else as_bool("DOCKYARD_DEBUG", env.get("DOCKYARD_DEBUG", ""))
     )
     access_log = (
         args.access_log
         if args.access_log is not None
-        else _bool("DOCKYARD_ACCESS_LOG", env.get("DOCKYARD_ACCESS_LOG", "true"))
+        else as_bool("DOCKYARD_ACCESS_LOG", env.get("DOCKYARD_ACCESS_LOG", "true"))
     )
 
     version_enabled = env.get("SERVER_VERSION_LOG_RESPONSE_ENABLED")
