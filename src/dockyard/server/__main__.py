@@ -11,6 +11,13 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (flags as in ``dockyard serve --help``), then serve until stopped."""
+    import os
+
+    zygote_fd = os.environ.pop("DOCKYARD_ZYGOTE_FD", None)
+    if zygote_fd:  # started by the local supervisor as a warm parent (see zygote.py)
+        from dockyard.server.zygote import run
+
+        return run(int(zygote_fd))
     from dockyard.server.settings import SettingsError, load_settings
 
     try:

@@ -1,0 +1,123 @@
+"""A warm parent for fast restarts: import the environment's packages once, fork servers from it.
+
+Most of a reload is not dockyard's work but the user's packages importing (scikit-learn, pandas,
+torch ...): seconds, every time a server starts cold. dockyard's local supervisor therefore keeps,
+per service, one *zygote* process in the service's environment that has already imported the
+third-party packages the running server uses (never modules from the app root or the source
+directory: edited user code is always read fresh). A reload, an update in the same environment,
+or a restart after a crash forks a new server from it, which skips those imports.
+
+Started by the supervisor as ``python -m dockyard.server`` with ``DOCKYARD_ZYGOTE_FD`` (one end of
+a socket pair) and ``DOCKYARD_ZYGOTE_PRELOAD`` (comma-separated module names). The protocol is one
+JSON object per line:
+
+* zygote -> supervisor: ``{"ready": true}`` once the imports are done; ``{"pid": N}`` after each
+  spawn; ``{"exit": N, "code": C}`` when a forked server ends (C as ``Popen.returncode``);
+* supervisor -> zygote: ``{"env": {...}, "cwd": "...", "argv": [...]}`` to start one server.
+
+The forked server runs ``dockyard.server.__main__.main(argv)`` exactly as a cold one would, with
+the given environment and working directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+ZYGOTE_FD_ENV = "DOCKYARD_ZYGOTE_FD"
+PRELOAD_ENV = "DOCKYARD_ZYGOTE_PRELOAD"
+#: The server's own stack, imported in every zygote.
+_SERVER_MODULES = ("dockyard.server.serve", "dockyard.server.app", "uvicorn", "httptools")
+
+
+def third_party_modules(app_root: str) -> list[str]:
+    """Top-level modules this process imported from installed packages (not from the app root),
+    i.e. what a zygote should preload for the next server of the same environment."""
+    roots = [
+        p for p in sys.path if p and ("-packages" in p or "dockyard-runtime" in p or "runtime" in p)
+    ]
+    app_root = os.path.abspath(app_root)
+    names = []
+    for name, module in list(sys.modules.items()):
+        if "." in name or name.startswith("_") or name in {"dockyard", "azureml", "__main__"}:
+            continue
+        path = getattr(module, "__file__", None)
+        if not path or os.path.abspath(path).startswith(app_root):
+            continue
+        if any(os.path.abspath(path).startswith(os.path.abspath(root)) for root in roots):
+            names.append(name)
+    return sorted(names)
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _child(sock: socket.socket, request: dict[str, Any]) -> None:
+    """In the forked child: become a normal server process and never return."""
+    code = 1
+    try:
+        sock.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with contextlib.suppress(Exception):  # die with the zygote (and so with the supervisor)
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        if sys.path and sys.path[0] not in ("", request["cwd"]):
+            sys.path[0] = request["cwd"]
+        from dockyard.server.__main__ import main
+
+        code = main(list(request["argv"]))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report anything, then exit
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def run(fd: int) -> int:
+    """The zygote's loop: preload, then fork servers on request until the supervisor goes."""
+    sock = socket.socket(fileno=fd)
+    for name in (*_SERVER_MODULES, *filter(None, os.environ.get(PRELOAD_ENV, "").split(","))):
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    _send(sock, {"ready": True})
+    buffer = b""
+    while True:
+        readable, _, _ = select.select([sock], [], [], 0.05)
+        if readable:
+            data = sock.recv(65536)
+            if not data:
+                return 0  # the supervisor is gone
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    _child(sock, request)
+                _send(sock, {"pid": pid})
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            _send(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
