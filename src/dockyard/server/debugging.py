@@ -7,13 +7,17 @@
   ``DOCKYARD_DEBUGPY_WAIT_S`` seconds (default 60) for the IDE, then starts anyway.
 
 Both happen before the script is imported, so breakpoints in ``init()`` are hit. Neither belongs
-in production.
+in production. Each logs the VS Code ``launch.json`` configuration that matches it, with
+``pathMappings`` from ``${workspaceFolder}`` to the server's app root (``/var/azureml-app`` in
+containers), so that breakpoints set in the local copy of score.py bind in the server.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from typing import Any
 
 logger = logging.getLogger("dockyard.server.debug")
 
@@ -45,13 +49,36 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", number
 
 
-def connect_to_ide(port: int) -> None:
+def vscode_launch_config(mode: str, host: str, port: int, app_root: str) -> dict[str, Any]:
+    """The VS Code ``launch.json`` configuration for a debugger session with this server.
+
+    ``mode`` is ``"listen"`` when the IDE listens and the server dials out (``AZUREML_DEBUG_PORT``)
+    and ``"connect"`` when the server listens and the IDE attaches (``DOCKYARD_DEBUGPY_LISTEN``).
+    """
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"  # the IDE reaches a wildcard listener (or a published port) here
+    return {
+        "name": "Attach to the dockyard scoring server",
+        "type": "debugpy",
+        "request": "attach",
+        mode: {"host": host, "port": port},
+        "pathMappings": [{"localRoot": "${workspaceFolder}", "remoteRoot": app_root}],
+    }
+
+
+def _log_launch_config(mode: str, host: str, port: int, app_root: str) -> None:
+    config = json.dumps(vscode_launch_config(mode, host, port, app_root), indent=2)
+    logger.info(f'VS Code launch.json configuration (add it to "configurations"):\n{config}')
+
+
+def connect_to_ide(port: int, app_root: str) -> None:
     """azmlinfsrv's mode: dial out to an IDE listening on 127.0.0.1:``port`` and wait for it."""
     logger.warning(
         "!! Starting the inference server in DEBUGGING mode because AZUREML_DEBUG_PORT is set."
     )
     logger.warning("!! This environment variable should not be set in a production environment.")
     debugpy = _debugpy()
+    _log_launch_config("listen", "127.0.0.1", port, app_root)
     logger.info(f"** Connecting to debugger at port {port}...")
     try:
         debugpy.connect(port)
@@ -63,7 +90,7 @@ def connect_to_ide(port: int) -> None:
     debugpy.wait_for_client()
 
 
-def listen_for_ide(listen: str, wait_s: float) -> None:
+def listen_for_ide(listen: str, wait_s: float, app_root: str) -> None:
     """The seed's mode: listen on ``listen`` and wait up to ``wait_s`` seconds for an IDE to attach."""
     host, port = parse_listen(listen)
     debugpy = _debugpy()
@@ -76,6 +103,7 @@ def listen_for_ide(listen: str, wait_s: float) -> None:
     logger.warning(
         f"debugpy is listening on {host}:{port}; waiting up to {wait_s:g} s for a debugger to attach"
     )
+    _log_launch_config("connect", host, port, app_root)
     waiter = threading.Thread(
         target=debugpy.wait_for_client, name="dockyard-debugpy-wait", daemon=True
     )

@@ -2,8 +2,10 @@
 
 One worker process is two threads:
 
-* a thread running the asyncio (uvloop) event loop with uvicorn (httptools) serving the ASGI app
-  from the start, so liveness answers while the script loads and readiness says 503 until then;
+* a thread running the asyncio (uvloop) event loop with uvicorn (httptools) serving the ASGI app;
+  a lone worker serves from the start, so liveness answers while the script loads and readiness
+  says 503 until then, while each of several workers (and a worker started by dockyard's local
+  target) accepts connections only once its ``init()`` is done;
 * the **main thread**, which imports the script, calls ``init()``, then serves run() calls that
   are not run inline (see :mod:`dockyard.server.executor`): being the main thread, it can be
   interrupted by ``SIGALRM`` for the scoring timeout, exactly as azmlinfsrv's gunicorn workers.
@@ -75,6 +77,14 @@ def banner(settings: Settings) -> None:
         )
     installed = [f"{name} {v}" for name in _BANNER_PACKAGES if (v := _version(name))]
     auth = f"keys from {settings.keys_file}" if settings.keys_file else "off"
+    debuggers = []
+    if settings.debug_port:
+        debuggers.append(f"connects to 127.0.0.1:{settings.debug_port} (AZUREML_DEBUG_PORT)")
+    if settings.debugpy_listen:
+        debuggers.append(
+            f"listens on {settings.debugpy_listen} (DOCKYARD_DEBUGPY_LISTEN), "
+            f"waits up to {settings.debugpy_wait_s:g} s"
+        )
     lines = [
         f"Entry script:        {settings.entry_script or os.path.join(settings.app_root, 'main.py')}",
         f"Model directory:     {settings.model_dir or 'not set'}",
@@ -89,6 +99,7 @@ def banner(settings: Settings) -> None:
         f"Key auth:            {auth}",
         f"CORS origins:        {settings.cors_origins or 'none'}",
         f"Debug responses:     {'on' if settings.debug else 'off'}",
+        f"Debugger (debugpy):  {'; '.join(debuggers) or 'off'}",
         f"User packages:       {', '.join(installed) or 'none of the common ML packages'}",
     ]
     for line in lines:
@@ -172,17 +183,19 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
             loop.close()
 
     loop_thread = threading.Thread(target=serve_in_thread, name="dockyard-http", daemon=True)
-    # Supervised (dockyard's local target): the socket is shared with the version being
-    # replaced, so this process must not accept connections before init() is done.
-    supervised = bool(os.environ.get(LISTEN_FD_ENV))
-    if not supervised:
+    # A worker that shares the socket with other workers, or (under dockyard's local target) with
+    # the version being replaced, accepts connections only once init() is done, as azmlinfsrv's
+    # gunicorn workers do: a request never lands on a worker that would answer 503. A lone
+    # worker serves from the start, so that liveness answers while init() runs.
+    defer_accept = settings.workers > 1 or bool(os.environ.get(LISTEN_FD_ENV))
+    if not defer_accept:
         loop_thread.start()
 
     try:
         if index == 0 and settings.debug_port:
-            connect_to_ide(settings.debug_port)
+            connect_to_ide(settings.debug_port, settings.app_root)
         if index == 0 and settings.debugpy_listen:
-            listen_for_ide(settings.debugpy_listen, settings.debugpy_wait_s)
+            listen_for_ide(settings.debugpy_listen, settings.debugpy_wait_s, settings.app_root)
     except DebuggerError as exc:
         logger.error(str(exc))
         server.should_exit = True
@@ -201,7 +214,7 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
         SINK.flush()
         return EXIT_SCRIPT_FAILED
     logger.info(f"Script loaded and init() done in {time.perf_counter() - started:.2f} s; ready")
-    if supervised:
+    if defer_accept:
         loop_thread.start()
     _announce_ready(server)
 
@@ -251,20 +264,42 @@ def _announce_ready(server: Any) -> None:
 
 
 def _load_with_deadline(app: ScoringApp, timeout_s: float | None) -> None:
+    """``app.load()``, stopped by ``SIGALRM`` after ``timeout_s`` (``DOCKYARD_STARTUP_TIMEOUT_S``).
+
+    On expiry, raises :class:`ScriptLoadError` (phase ``timeout``) whose summary says what to do
+    and whose traceback shows where import or ``init()`` was when it was stopped.
+    """
     if not timeout_s:
         app.load()
         return
+    limit = f"DOCKYARD_STARTUP_TIMEOUT_S={timeout_s:g} s"
+    summary = (
+        f"Start-up timeout: import and init() did not finish within {limit}; "
+        "make init() faster, or raise or unset DOCKYARD_STARTUP_TIMEOUT_S"
+    )
+    fired = False
+    loading = True
 
     def expired(signum: int, frame: Any) -> None:
-        raise TimeoutError(
-            f"import and init() took longer than DOCKYARD_STARTUP_TIMEOUT_S={timeout_s:g} s"
-        )
+        nonlocal fired
+        if loading:
+            fired = True
+            raise TimeoutError(f"import and init() took longer than {limit}")
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
         app.load()
+    except ScriptLoadError as exc:
+        if not fired:
+            raise
+        raise ScriptLoadError("timeout", summary, exc.traceback_text) from None
+    except TimeoutError as exc:  # fired outside the script's own code
+        if not fired:
+            raise
+        raise ScriptLoadError("timeout", summary, f"TimeoutError: {exc}\n") from None
     finally:
+        loading = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

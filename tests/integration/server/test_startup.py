@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -176,3 +177,45 @@ def test_dockyard_serve_cli_runs_the_same_server(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [
+        ("import time\ndef init():\n    time.sleep(60)\ndef run(d): return d\n", "time.sleep(60)"),
+        ("import time\ntime.sleep(60)\ndef init(): pass\ndef run(d): return d\n", "time.sleep(60)"),
+    ],
+    ids=["slow-init", "slow-import"],
+)
+def test_startup_timeout_exits_3_naming_the_setting(start_server, script: str, where: str) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    server = start_server(script, env={"DOCKYARD_STARTUP_TIMEOUT_S": "1.5"})
+    assert server.exit_code == 3
+    assert time.monotonic() - started < 30  # not the 60 s the script would take
+    log = server.log()
+    assert (
+        "Start-up timeout: import and init() did not finish within DOCKYARD_STARTUP_TIMEOUT_S=1.5 s; "
+        "make init() faster, or raise or unset DOCKYARD_STARTUP_TIMEOUT_S"
+    ) in log
+    assert where in log  # the traceback shows where start-up was when it was stopped
+    assert "Model Directory Contents" in log
+
+
+@pytest.mark.parametrize("env", [{}, {"DOCKYARD_STARTUP_TIMEOUT_S": "60"}], ids=["default", "60s"])
+def test_slow_init_within_the_startup_timeout_is_fine(start_server, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(
+        "import time\ndef init():\n    time.sleep(3)\ndef run(d): return 'loaded'\n", env=env
+    )
+    assert server.exit_code is None
+    assert server.post("/score", content="x").json() == "loaded"
+    done = re.search(r"Script loaded and init\(\) done in ([0-9.]+) s", server.log())
+    assert done and float(done.group(1)) >= 3, server.log()
+    assert server.stop() == 0
+
+
+def test_bad_startup_timeout_is_a_bad_setting(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(
+        "def init(): pass\ndef run(d): return d\n", env={"DOCKYARD_STARTUP_TIMEOUT_S": "soon"}
+    )
+    assert server.exit_code == 2
+    assert "DOCKYARD_STARTUP_TIMEOUT_S='soon' is not a number" in server.log()
