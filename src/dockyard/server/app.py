@@ -20,6 +20,10 @@ Embedding (the cluster target runs this inside Ray Serve replicas)::
 Without an explicit ``load()``, the ASGI lifespan ``startup`` event loads the script. Standalone
 (``python -m dockyard.server``), :mod:`dockyard.server.serve` runs the event loop in a thread and
 run() calls on the main thread (see :mod:`dockyard.server.executor`).
+
+This module has start-up, dispatch and the small routes; ``/score`` (the hot path) is in
+:mod:`dockyard.server.score_route`, and the state and answer helpers every route shares are in
+:mod:`dockyard.server.replies`.
 """
 
 from __future__ import annotations
