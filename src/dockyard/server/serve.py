@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -259,8 +260,13 @@ def _announce_ready(server: Any) -> None:
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.002)
-    with open(path, "w") as handle:
-        handle.write(str(os.getpid()))
+    from dockyard.server.zygote import third_party_modules
+
+    data = {"pid": os.getpid(), "modules": third_party_modules(os.getcwd())}
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as handle:  # what a warm parent should preload for the next start
+        json.dump(data, handle)
+    os.replace(tmp, path)
 
 
 def _load_with_deadline(app: ScoringApp, timeout_s: float | None) -> None:
