@@ -246,7 +246,17 @@ def ensure_runtime(
         log.write("installing dockyard's server runtime (uvicorn, httptools, ...)", say=True)
         wheel = build_server_wheel(cache_dir / "runtime" / "wheels")
         run_uv(
-            ["pip", "install", "--python", str(python), "--target", str(tmp), str(wheel), *args],
+            [
+                "pip",
+                "install",
+                "--compile-bytecode",
+                "--python",
+                str(python),
+                "--target",
+                str(tmp),
+                str(wheel),
+                *args,
+            ],  # fmt: skip
             env,
             log,
         )

@@ -196,7 +196,9 @@ class LocalTarget:
             events=list(data.get("events") or []),
             details={"update": data.get("update"), "supervisor_pid": data.get("supervisor_pid")},
         )
-        if status.state != STOPPED and not _pid_alive(data.get("supervisor_pid"), service_dir):
+        alive = _pid_alive(data.get("supervisor_pid"), service_dir)
+        status.details["supervisor_alive"] = alive
+        if status.state != STOPPED and not alive:
             status.state = UNHEALTHY
             status.error = (
                 f"The supervisor of service {name!r} is not running (it was stopped, killed, or the "

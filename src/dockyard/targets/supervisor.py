@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.targets import warm
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -96,6 +97,19 @@ def tail(path: Path, num_lines: int) -> str:
     return "\n".join(lines[-num_lines:]) + ("\n" if lines else "")
 
 
+def _holds(pid: int, link: str) -> bool:
+    """Does process ``pid`` still have a file descriptor on ``link`` (``socket:[inode]``)?"""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == link:
+                return True
+    return False
+
+
 def _set_parent_death_signal() -> None:  # runs in the child between fork and exec
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -107,7 +121,7 @@ class Generation:
 
     number: int
     spec: DeploymentSpec
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    procs: list[Any] = field(default_factory=list)  # Popen or warm.WarmChild
     started_at: float = 0.0
     ready: bool = False
     log_offset: int = 0  # size of server.log when this generation started
@@ -136,6 +150,8 @@ class Supervisor:
         self.next_probe = 0.0
         self.hup = False
         self.term = False
+        self.retiring: list[tuple[Generation, float]] = []  # (old version, kill deadline)
+        self.zygote: warm.Zygote | None = None
         self.log_handle = open(self.log_path, "ab", buffering=0)  # noqa: SIM115
 
     # --- bookkeeping ----------------------------------------------------------------------------
@@ -217,9 +233,9 @@ class Supervisor:
                     "WORKER_COUNT": "1",
                 }
             )
-            cmd = spec.command("--host", spec.host, "--port", str(spec.port), "--workers", "1")
-            proc = subprocess.Popen(
-                cmd,
+            args = ["--host", spec.host, "--port", str(spec.port), "--workers", "1"]
+            proc = self._spawn_warm(spec, env, args) or subprocess.Popen(
+                spec.command(*args),
                 cwd=str(spec.app_root),
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -232,12 +248,104 @@ class Supervisor:
         self.say(f"generation {gen.number}: started server pid(s) {[p.pid for p in gen.procs]}")
         return gen
 
+    def _spawn_warm(self, spec: DeploymentSpec, env: dict[str, str], args: list[str]) -> Any:
+        """Fork the server from the warm parent when it has this environment loaded."""
+        zygote = self.zygote
+        if zygote is None or not warm.enabled(spec) or not zygote.alive:
+            return None
+        zygote.pump()
+        if not zygote.ready or zygote.key != warm.warm_key(spec):
+            return None
+        try:
+            child = zygote.spawn(env, str(spec.app_root), [*args, *spec.extra_args])
+        except OSError as exc:
+            self.say(f"warm start failed ({exc}); starting cold")
+            return None
+        self.say(f"server pid {child.pid} forked from the warm parent (packages already imported)")
+        return child
+
+    def ensure_warm_parent(self, gen: Generation) -> None:
+        """After a version is ready: keep a warm parent with its packages for the next start."""
+        if not warm.enabled(gen.spec) or self.sock is None:
+            return
+        key = warm.warm_key(gen.spec)
+        if self.zygote is not None and self.zygote.alive and self.zygote.key == key:
+            return
+        if self.zygote is not None:
+            self.zygote.stop()
+        try:
+            info = json.loads(gen.ready_files[0].read_text() or "{}")
+        except (OSError, ValueError, IndexError):
+            info = {}
+        found = info.get("modules", []) if isinstance(info, dict) else []
+        modules = [m for m in found if isinstance(m, str)]
+        try:
+            self.zygote = warm.Zygote(
+                gen.spec, modules, self.sock.fileno(), self.log_handle, _set_parent_death_signal
+            )
+        except OSError as exc:  # never let the fast path take the service down
+            self.zygote = None
+            self.say(f"could not start a warm parent ({exc}); restarts will start cold")
+            return
+        self.say(f"warm parent pid {self.zygote.proc.pid} preloading {len(modules)} package(s)")
+
     def _rotate_log(self) -> None:
         with contextlib.suppress(OSError):
             if self.log_path.stat().st_size > LOG_ROTATE_BYTES:
                 os.replace(self.log_path, self.log_path.with_suffix(".log.1"))
                 self.log_handle.close()
                 self.log_handle = open(self.log_path, "ab", buffering=0)  # noqa: SIM115
+
+    def retire(self, gen: Generation | None) -> None:
+        """Stop a replaced version without waiting: it finishes its in-flight requests while the
+        new version already serves (reaped by ``reap_retiring``)."""
+        if gen is None:
+            return
+        for proc in gen.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        self.retiring.append((gen, time.monotonic() + STOP_GRACE_SECONDS))
+
+    def wait_until_not_accepting(self, gen: Generation | None, limit: float = 3.0) -> None:
+        """Return once ``gen``'s processes have closed the shared listening socket (they do so
+        first thing on SIGTERM), so that every connection from now on reaches the new version.
+        Their in-flight requests still finish; the rest of their shutdown goes on in the
+        background."""
+        if gen is None or self.sock is None:
+            return
+        inode = os.fstat(self.sock.fileno()).st_ino
+        link = f"socket:[{inode}]"
+        deadline = time.monotonic() + limit
+        pids = [p.pid for p in gen.procs if p.poll() is None]
+        started = time.monotonic()
+        while pids and time.monotonic() < deadline:
+            pids = [pid for pid in pids if _holds(pid, link)]
+            if pids:
+                time.sleep(0.005)
+        waited = time.monotonic() - started
+        if pids:
+            self.say(
+                f"generation {gen.number} still holds the port after {waited:.2f}s; switching anyway"
+            )
+        else:
+            self.say(f"generation {gen.number} stopped accepting after {waited:.3f}s")
+
+    def reap_retiring(self) -> None:
+        still = []
+        for gen, deadline in self.retiring:
+            alive = [p for p in gen.procs if p.poll() is None]
+            if alive and time.monotonic() > deadline:
+                for proc in alive:
+                    proc.kill()
+                    proc.wait()
+                alive = []
+            if alive:
+                still.append((gen, deadline))
+            else:
+                for path in gen.ready_files:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+        self.retiring = still
 
     @staticmethod
     def stop_generation(gen: Generation | None) -> None:
@@ -285,18 +393,24 @@ class Supervisor:
         self.bind(spec)
         spec = DeploymentSpec.from_json(json.loads((self.dir / SPEC_FILE).read_text()))
         self.current = self.spawn(spec)
-        self.set_state(TRANSITIONING, "starting the scoring server")
+        self.event(TRANSITIONING, "starting the scoring server")
+        self.save()
         while not self.term:
             if self.hup:
                 self.hup = False
                 self.begin_update()
             self.watch_current()
             self.watch_pending()
+            self.reap_retiring()
             self.probe()
-            time.sleep(0.05)
+            time.sleep(0.02)
         self.say("stopping")
+        for gen, _ in self.retiring:
+            self.stop_generation(gen)
         self.stop_generation(self.pending)
         self.stop_generation(self.current)
+        if self.zygote is not None:
+            self.zygote.stop()
         self.set_state(STOPPED, "stopped on request")
         return 0
 
@@ -320,6 +434,7 @@ class Supervisor:
             self.next_probe = time.monotonic() + PROBE_INTERVAL
             took = time.monotonic() - gen.started_at
             self.set_state(HEALTHY, f"ready in {took:.2f}s (generation {gen.number})")
+            self.ensure_warm_parent(gen)
             return
         exited = [c for c in codes if c is not None]
         if not exited:
@@ -387,12 +502,18 @@ class Supervisor:
             self.current, self.pending = gen, None
             gen.ready = True
             os.replace(self.dir / NEXT_SPEC_FILE, self.dir / SPEC_FILE)
-            self.stop_generation(old)
+            self.retire(old)
+            self.wait_until_not_accepting(old)
             self.crash_streak = 0
             self.restart_at = None
+            self.probe_failures = 0
+            self.next_probe = time.monotonic() + PROBE_INTERVAL
             self.update_result = {"generation": gen.number, "state": HEALTHY, "error": None}
             took = time.monotonic() - gen.started_at
-            self.set_state(HEALTHY, f"switched to generation {gen.number} (ready in {took:.2f}s)")
+            self.state, self.error = HEALTHY, None
+            self.event(HEALTHY, f"switched to generation {gen.number} (ready in {took:.2f}s)")
+            self.save()
+            self.ensure_warm_parent(gen)
             return
         exited = [c for c in codes if c is not None]
         limit = gen.spec.startup_timeout_seconds

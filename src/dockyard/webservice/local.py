@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from dockyard.errors import DeploymentError
-from dockyard.targets.base import FAILED, HEALTHY, TRANSITIONING, TargetStatus
+from dockyard.targets.base import FAILED, HEALTHY, TargetStatus
 from dockyard.targets.local import LocalTarget
 from dockyard.webservice import keys, records
 from dockyard.webservice.base import Webservice
@@ -128,11 +128,9 @@ class LocalWebservice(Webservice):
                 return update
             if status.generation > old_generation and status.state == HEALTHY:
                 return {"state": HEALTHY}
-            if status.state not in (TRANSITIONING, HEALTHY) and not status.details.get(
-                "supervisor_pid"
-            ):
+            if not status.details.get("supervisor_alive", True):
                 return {"state": FAILED, "error": status.error}
-            time.sleep(0.05)
+            time.sleep(0.02)
         return {
             "state": FAILED,
             "error": f"the new version did not become ready within {SWITCH_TIMEOUT_SECONDS:g} s",

@@ -308,3 +308,36 @@ def test_seed_local_deployment_sample_with_only_imports_changed(
     service.delete()
     cleanup.clear()
     assert "mymodel" not in ws.webservices
+
+
+def test_warm_reload_reads_edited_user_modules_fresh(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+    """Reloads fork from a warm parent that preloaded installed packages, never user code."""
+    model = _register(ws, tmp_path, 1)
+    (project / "helper.py").write_text("ANSWER = 'first'\n")
+    (project / "score.py").write_text(
+        "import json\nimport helper\n\ndef init():\n    pass\n\n"
+        "def run(raw):\n    return {'answer': helper.ANSWER}\n"
+    )
+    service = _deploy(ws, "warm-svc", [model], project, cleanup)
+    service.wait_for_deployment()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "warm parent pid" not in service.get_logs():
+        time.sleep(0.1)
+    time.sleep(1.0)  # let the warm parent finish its imports
+    (project / "helper.py").write_text("ANSWER = 'second'\n")
+    started = time.monotonic()
+    service.reload()
+    took = time.monotonic() - started
+    assert service.run("{}") == {"answer": "second"}
+    assert "forked from the warm parent" in service.get_logs()
+    assert took < 10
+    # A crash of the forked server is still seen and restarted.
+    pid = service._target_status().pids[0]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (
+        service.restart_count >= 1 and service.state == "Healthy"
+    ):
+        time.sleep(0.1)
+    assert service.state == "Healthy" and service.restart_count >= 1
+    assert service.run("{}") == {"answer": "second"}
