@@ -30,7 +30,6 @@ from dockyard.errors import DockyardError, ValidationError
 if TYPE_CHECKING:
     from dockyard.assets.inference import InferenceConfig
     from dockyard.build.dockerfile import ImageSpec
-    from dockyard.build.specs import ModelSpec
     from dockyard.workspace import Workspace
 
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
@@ -139,32 +138,6 @@ class ContainerImageConfig:
         }
 
 
-def model_specs(ws: Workspace, models: list[Any]) -> list[ModelSpec]:
-    """Plain specs of registered models (Model objects or ``"name:version"`` ids)."""
-    from dockyard.assets.model import Model
-    from dockyard.build.specs import ModelFileSpec, ModelSpec
-
-    specs = []
-    for item in models:
-        model = Model(ws, id=item) if isinstance(item, str) else item
-        if not isinstance(model, Model):
-            raise ValidationError(
-                f"{item!r} is not a registered model",
-                hint="pass Model objects from Model.register or Model(ws, name)",
-            )
-        files = tuple(
-            ModelFileSpec(
-                relative_path=f.path,
-                blob_path=ws.blobs.blob_path(f.sha256),
-                sha256=f.sha256,
-                size=f.size,
-            )
-            for f in Model(ws, id=model.id).files
-        )
-        specs.append(ModelSpec(name=model.name, version=model.version, files=files))
-    return specs
-
-
 def model_ids(models: list[Any]) -> list[str]:
     return [m if isinstance(m, str) else f"{m.name}:{m.version}" for m in models]
 
@@ -195,6 +168,7 @@ def image_spec(
     labels: dict[str, str] | None = None,
 ) -> ImageSpec:
     """The plain build spec for an InferenceConfig and registered models."""
+    from dockyard.assets.model import model_specs
     from dockyard.build.base_image import DEFAULT_BASE_IMAGE
     from dockyard.build.dockerfile import ImageSpec
 

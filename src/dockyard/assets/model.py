@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from dockyard.errors import ModelNotFoundError, UserError, ValidationError
 from dockyard.store import model_files, model_repo
 
 if TYPE_CHECKING:
+    from dockyard.build.specs import ModelSpec
     from dockyard.store.schema import ModelRow
     from dockyard.workspace import Workspace
 
@@ -254,6 +255,21 @@ class Model:
         return resolve(model_name, version, _workspace)
 
     # --- deployment ----------------------------------------------------------------------------
+    def to_spec(self) -> ModelSpec:
+        """The plain spec ``build/`` lays out: every file with the path of its stored blob."""
+        from dockyard.build.specs import ModelFileSpec, ModelSpec
+
+        files = tuple(
+            ModelFileSpec(
+                relative_path=f.path,
+                blob_path=self._ws.blobs.blob_path(f.sha256),
+                sha256=f.sha256,
+                size=f.size,
+            )
+            for f in self.files
+        )
+        return ModelSpec(name=self.name, version=self.version, files=files)
+
     @staticmethod
     def deploy(
         workspace: Workspace,
@@ -394,6 +410,23 @@ def _find(
             hint="List models with `dockyard model list` or Model.list(ws).",
         )
     return row
+
+
+def model_specs(workspace: Workspace, models: Iterable[Any]) -> builtins.list[ModelSpec]:
+    """Specs of ``models`` (Model objects or ``"name:version"`` ids), for layouts and images."""
+    specs = []
+    for item in models:
+        if isinstance(item, str):
+            model = Model(workspace, id=item)
+        elif isinstance(item, Model):
+            model = item if item.workspace is not None else Model(workspace, id=item.id)
+        else:
+            raise ValidationError(
+                f"{item!r} is not a registered model",
+                hint="pass Model objects from Model.register or Model(ws, name), or 'name:version' ids",
+            )
+        specs.append(model.to_spec())
+    return specs
 
 
 class ModelsView(Mapping[str, Model]):

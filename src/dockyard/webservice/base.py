@@ -388,15 +388,10 @@ class Webservice:
 
 
 def _tags_match(have: dict[str, Any], wanted: Any) -> bool:
-    if isinstance(wanted, dict):
-        return all(str(have.get(k)) == str(v) for k, v in wanted.items())
-    for item in wanted:
-        if isinstance(item, list | tuple):
-            if str(have.get(item[0])) != str(item[1]):
-                return False
-        elif item not in have:
-            return False
-    return True
+    """Azure's tag filters (``["k", ["k2", "v2"]]`` or a dict), as ``Model.list`` reads them."""
+    from dockyard.assets._model_rules import filters, matches
+
+    return matches(have, filters(wanted, "tags"))
 
 
 def _print_event(state: str, message: str | None) -> None:

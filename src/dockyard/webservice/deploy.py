@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.build.layout import lay_out
-from dockyard.build.specs import ModelFileSpec, ModelSpec
 from dockyard.errors import (
     ConflictError,
     DeploymentError,
@@ -39,38 +38,6 @@ def services_root(ws: Workspace) -> Path:
 def environments_cache(ws: Workspace) -> Path:
     override = os.environ.get("DOCKYARD_ENV_CACHE")
     return Path(override) if override else Path(ws.path) / "envs"
-
-
-def model_specs(ws: Workspace, models: list[Any]) -> list[ModelSpec]:
-    """Plain specs of registered models, with the blob path of each file."""
-    from sqlalchemy import select
-
-    from dockyard.errors import ModelNotFoundError
-    from dockyard.store.schema import ModelRow
-
-    specs = []
-    with ws.store.session() as session:
-        for model in models:
-            name, version = _model_id(model)
-            row = session.scalar(
-                select(ModelRow).where(ModelRow.name == name, ModelRow.version == version)
-            )
-            if row is None:
-                raise ModelNotFoundError(
-                    f"Model {name}:{version} is not registered in workspace {ws.name!r}",
-                    hint="register it with Model.register(...) or check `dockyard model list`",
-                )
-            files = tuple(
-                ModelFileSpec(
-                    relative_path=f.path,
-                    blob_path=ws.blobs.blob_path(f.sha256),
-                    sha256=f.sha256,
-                    size=f.size,
-                )
-                for f in row.files
-            )
-            specs.append(ModelSpec(name=row.name, version=row.version, files=files))
-    return specs
 
 
 def _model_id(model: Any) -> tuple[str, int]:
@@ -166,6 +133,8 @@ def prepare(
             log_tail=exc.log_tail,
             hint=exc.hint,
         ) from exc
+    from dockyard.assets.model import model_specs
+
     specs = model_specs(ws, models)
     app_root_dir = _new_app_root(service_dir)
     entry = Path(inference_config.entry_script)
