@@ -235,6 +235,14 @@ def load_settings(
         if debugpy_wait_raw
         else 60.0
     )
+    debugpy_listen = env.get("DOCKYARD_DEBUGPY_LISTEN") or None
+    if debugpy_listen is not None:
+        listen_port = debugpy_listen.rpartition(":")[2]
+        if not (listen_port.isdigit() and 1 <= int(listen_port) <= 65535):
+            raise SettingsError(
+                f"DOCKYARD_DEBUGPY_LISTEN={debugpy_listen!r} is not HOST:PORT or PORT; "
+                "use e.g. 0.0.0.0:5678 (containers) or 5678 (127.0.0.1)"
+            )
 
     def dockyard_int(
         flag_value: str | None, name: str, default: int, minimum: int, hint: str
@@ -322,7 +330,7 @@ def load_settings(
         cors_origins=cors or None,
         log_level=log_level,
         debug_port=debug_port,
-        debugpy_listen=env.get("DOCKYARD_DEBUGPY_LISTEN") or None,
+        debugpy_listen=debugpy_listen,
         debugpy_wait_s=debugpy_wait_s,
         service_name=pick("SERVICE_NAME") or "ML service",
         service_version=pick("SERVICE_VERSION") or "1.0",

@@ -121,3 +121,16 @@ def test_server_version_header_can_be_turned_off(root: Path) -> None:
         "SERVER_VERSION_LOG_RESPONSE_ENABLED": "false",
     }
     assert load_settings([], env).server_version_header is None
+
+
+@pytest.mark.parametrize("value", ["5678", "0.0.0.0:5678", "localhost:1"])
+def test_debugpy_listen_values(root: Path, value: str) -> None:
+    env = {"AML_APP_ROOT": str(root), "DOCKYARD_DEBUGPY_LISTEN": value}
+    assert load_settings(["--entry-script", str(root / "score.py")], env).debugpy_listen == value
+
+
+@pytest.mark.parametrize("value", ["abc", "0.0.0.0:", "host:99999", "5678:"])
+def test_bad_debugpy_listen_is_a_settings_error(root: Path, value: str) -> None:
+    env = {"AML_APP_ROOT": str(root), "DOCKYARD_DEBUGPY_LISTEN": value}
+    with pytest.raises(SettingsError, match="DOCKYARD_DEBUGPY_LISTEN=.* is not HOST:PORT or PORT"):
+        load_settings(["--entry-script", str(root / "score.py")], env)
