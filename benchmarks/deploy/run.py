@@ -70,10 +70,14 @@ ROWS = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]
 TEST_SAMPLE = json.dumps({"data": ROWS})  # the seed's test_sample
 MLFLOW_BODY = json.dumps({"inputs": ROWS})
 FIRST_SCORE_TIMEOUT = 180.0
-VARIANTS = ("deploy_env", "reload", "deploy_noenv", "mlflow", "bare")
+VARIANTS = ("deploy_env", "reload", "reload_cold", "deploy_noenv", "mlflow", "bare")
+#: Seconds between deploying and editing score.py in the `reload` variant: a person editing a
+#: file. It gives the service's warm parent time to preload the packages (docs/deploy.md).
+EDIT_PAUSE_S = 3.0
 LABELS = {
     "deploy_env": "dockyard `Model.deploy`, conda environment, cache warm",
-    "reload": "dockyard `service.reload()` after editing score.py",
+    "reload": "dockyard `service.reload()` after editing score.py (3 s after the deploy)",
+    "reload_cold": "dockyard `service.reload()` at once after the deploy (no warm parent yet)",
     "deploy_noenv": "dockyard `Model.deploy`, no environment (dockyard's interpreter)",
     "mlflow": "`mlflow models serve --env-manager local` (process start)",
     "bare": "bare: `python -c` joblib + sklearn + tiny uvicorn app, the environment's Python (process start)",
@@ -761,6 +765,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     deployed = bench.deploy(with_env=True)
                     services.append(deployed.pop("_service"))
                     raw["deploy_env"].append(deployed)
+                    raw["reload_cold"].append(bench.reload(services[-1], f"cold {rnd + 1}"))
+                    time.sleep(EDIT_PAUSE_S)
                     raw["reload"].append(bench.reload(services[-1], f"round {rnd + 1}"))
                     services.pop().delete()
                 elif unit == "deploy_noenv":
@@ -844,6 +850,7 @@ def render(result: dict[str, Any]) -> str:
     goals = {
         "deploy_env": ("< 2 s", 2.0),
         "reload": ("< 1 s", 1.0),
+        "reload_cold": ("< 1 s", 1.0),
     }
     mlflow_median = s.get("mlflow", {}).get("median")
     for variant in VARIANTS:
