@@ -230,7 +230,7 @@ def deploy(
             primary, secondary = keys.ensure(ws, name, config.primary_key, config.secondary_key)
             keys.write_file(service_dir / keys.KEYS_FILE, primary, secondary)
         spec = prepare(ws, name, models, inference_config, config, service_dir, port, progress)
-        progress("start: starting the scoring server")
+        progress("start: starting the supervisor (it holds the port and runs the server)")
         target.deploy(spec)
         prune_app_roots(service_dir, keep={spec.app_root})
     except DockyardError as exc:
