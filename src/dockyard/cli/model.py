@@ -40,6 +40,14 @@ def _ref(ref: str, version: int | None) -> tuple[str, int | None]:
     return ref, version
 
 
+def _model(ref: str, version: int | None, workspace: Path | None) -> Any:
+    """The model a command names (NAME, NAME:VERSION or NAME --version V) in its workspace."""
+    from dockyard.assets.model import Model
+
+    name, ver = _ref(ref, version)
+    return Model(load_workspace(workspace), name, version=ver)
+
+
 def row(model: Any, *, files: bool = False) -> dict[str, Any]:
     """The JSON shape of a model (documented in docs/workspace.md)."""
     data = {
@@ -131,10 +139,8 @@ def show(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show one model version with its files."""
-    from dockyard.assets.model import Model
 
-    name, ver = _ref(ref, version)
-    model = Model(load_workspace(workspace), name, version=ver)
+    model = _model(ref, version, workspace)
     data = row(model, files=True)
     if output == Output.table:
         data["files"] = [f"{f['path']} ({f['size']} bytes)" for f in data["files"]]
@@ -155,10 +161,8 @@ def download(
     output: OutputOpt = Output.table,
 ) -> None:
     """Download a model's files (verified: a damaged stored file stops the download)."""
-    from dockyard.assets.model import Model
 
-    name, ver = _ref(ref, version)
-    model = Model(load_workspace(workspace), name, version=ver)
+    model = _model(ref, version, workspace)
     path = model.download(target, exist_ok=exist_ok)
     emit(output, {"id": model.id, "path": path})
 
@@ -171,15 +175,12 @@ def delete(
     output: OutputOpt = Output.table,
 ) -> None:
     """Delete one model version (NAME:VERSION); refused while a service uses it."""
-    from dockyard.assets.model import Model
-
-    name, ver = _ref(ref, version)
-    if ver is None:
+    if _ref(ref, version)[1] is None:
         raise ValidationError(
             f"Model {ref!r}: say which version to delete.",
             hint=f"Use `dockyard model delete {ref}:VERSION`.",
         )
-    model = Model(load_workspace(workspace), name, version=ver)
+    model = _model(ref, version, workspace)
     model.delete()
     emit(output, {"id": model.id, "deleted": True})
 
