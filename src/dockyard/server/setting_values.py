@@ -43,14 +43,15 @@ def as_int(name: str, raw: str, *, minimum: int, maximum: int | None = None, hin
     return value
 
 
-def as_float(name: str, raw: str, *, hint: str) -> float:
-    """``raw`` as a number greater than zero, else a SettingsError naming ``name``."""
+def as_float(name: str, raw: str, *, hint: str, zero_ok: bool = False) -> float:
+    """``raw`` as a number greater than zero (or zero with ``zero_ok``), else a SettingsError."""
     try:
         value = float(str(raw).strip())
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number; {hint}") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be greater than zero; {hint}")
+    if value < 0 or (value == 0 and not zero_ok) or value != value:
+        least = "zero or more" if zero_ok else "greater than zero"
+        raise SettingsError(f"{name}={raw!r} must be {least}; {hint}")
     return value
 
 

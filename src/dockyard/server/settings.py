@@ -34,6 +34,8 @@ DEFAULT_PORT = 5001
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000
 DEFAULT_MAX_REQUEST_WAIT_TIME_MS = 60_000
 DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
+#: How long a request that arrives while init() runs waits for it (then 503 with Retry-After).
+DEFAULT_STARTUP_REQUEST_WAIT_S = 900.0
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 INLINE_MODES = ("auto", "always", "never")
 
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_MAX_REQUEST_WAIT_TIME_MS",
     "DEFAULT_PORT",
     "DEFAULT_SCORING_TIMEOUT_MS",
+    "DEFAULT_STARTUP_REQUEST_WAIT_S",
     "INLINE_MODES",
     "LOG_LEVELS",
     "Settings",
@@ -84,6 +87,9 @@ class Settings:
     keys_file: str | None = None
     inline_mode: str = "auto"
     startup_timeout_s: float | None = None
+    #: DOCKYARD_STARTUP_REQUEST_WAIT_S: how long a request sent while init() runs waits for it
+    #: (azmlinfsrv accepts nothing before then, so the request waits); 0 answers 503 at once.
+    startup_request_wait_s: float = DEFAULT_STARTUP_REQUEST_WAIT_S
     access_log: bool = True
     config_file: str | None = None
     config_warnings: tuple[str, ...] = ()
@@ -284,6 +290,17 @@ def load_settings(
         if startup_raw
         else None
     )
+    startup_wait_raw = env.get("DOCKYARD_STARTUP_REQUEST_WAIT_S")
+    startup_request_wait_s = (
+        as_float(
+            "DOCKYARD_STARTUP_REQUEST_WAIT_S",
+            startup_wait_raw,
+            hint="seconds a request sent during init() may wait for it (0: answer 503 at once)",
+            zero_ok=True,
+        )
+        if startup_wait_raw
+        else DEFAULT_STARTUP_REQUEST_WAIT_S
+    )
 
     keys_file = args.keys_file or env.get("DOCKYARD_KEYS_FILE") or None
     if keys_file:
@@ -342,6 +359,7 @@ def load_settings(
         keys_file=keys_file,
         inline_mode=inline_mode,
         startup_timeout_s=startup_timeout_s,
+        startup_request_wait_s=startup_request_wait_s,
         access_log=access_log,
         config_file=config_path,
         config_warnings=tuple(warnings),
