@@ -127,25 +127,30 @@ class ContainerWebservice(Webservice):
                 step="update",
                 hint="delete and deploy again to change the port",
             )
+        inference = None  # what the service records: its own config, never the image's
         if image is None and (models is not None or inference_config is not None):
+            own = inference_config or self._inference_config()
             image = _ensure_image(
                 self.workspace, self.name,
-                self._models() if models is None else list(models),
-                inference_config or self._inference_config(),
+                self._models() if models is None else list(models), own,
                 lambda message: self._event(f"update: {message}"),
             )  # fmt: skip
-        _roll_out(self, image or self._image(), config, "update")
+            inference = _serialized(own)
+        elif image is None:
+            inference = self._record.spec.get("inference")
+        _roll_out(self, image or self._image(), config, "update", inference)
 
     def reload(self, wait: bool = False) -> None:
         """Local Docker services: rebuild the image from the edited score.py and source
         directory (only the last layer changes) and switch to it without failed requests."""
         if not self._is_local():
             super().reload()
+        own = self._inference_config()
         image = _ensure_image(
-            self.workspace, self.name, self._models(), self._inference_config(),
+            self.workspace, self.name, self._models(), own,
             lambda message: self._event(f"reload: {message}"),
         )  # fmt: skip
-        _roll_out(self, image, self._config(), "reload")
+        _roll_out(self, image, self._config(), "reload", _serialized(own))
 
     def start(self) -> None:
         DockerTarget().start(self.name, self._service_dir())
@@ -289,15 +294,26 @@ def _spec(
     )  # fmt: skip
 
 
+def _serialized(inference_config: Any) -> dict[str, Any]:
+    return dict(inference_config.serialize()) if hasattr(inference_config, "serialize") else {}
+
+
 def _roll_out(
-    service: ContainerWebservice, image: Image, config: DeploymentConfig, what: str
+    service: ContainerWebservice,
+    image: Image,
+    config: DeploymentConfig,
+    what: str,
+    inference: dict[str, Any] | None = None,
 ) -> None:
+    """Switch ``service`` to ``image``. ``inference`` is the config the service records (and
+    reloads from); None: the image's own (an image given to ``update(image=...)``)."""
     spec = _spec(service.workspace, service.name, image, config, int(service.port or 0))
     service._event(f"{what}: starting {image.id} beside the running version")
     result = DockerTarget().update(spec, on_event=lambda m: service._event(f"{what}: {m}"))
     record = records.require(service.workspace, service.name)
-    record.spec.update({"config": config.serialize(), "image": image.id,
-                        "inference": image._record.spec.get("inference") or record.spec.get("inference")})  # fmt: skip
+    if inference is None:
+        inference = image._record.spec.get("inference") or record.spec.get("inference")
+    record.spec.update({"config": config.serialize(), "image": image.id, "inference": inference})
     record.model_ids = image.model_ids
     record.runtime["image_location"] = image.image_location
     record.runtime["last_switch"] = result
@@ -329,7 +345,9 @@ def deploy_container(
         record.state, record.error = FAILED, str(exc)
         records.save(ws, record, event=f"failed: {getattr(exc, 'message', exc)}")
         raise
-    return _run(ws, record, image, config)
+    # An image reused by content may come from another folder: the service records its OWN
+    # inference config, so that reload() rebuilds from the files this service was deployed from.
+    return _run(ws, record, image, config, _serialized(inference_config))
 
 
 def deploy_from_image(
@@ -352,7 +370,7 @@ def deploy_from_image(
     _check_name_free(workspace, name, config, overwrite)
     image._require_succeeded("deploy")
     record = _new_record(workspace, name, config, image.model_ids)
-    return _run(workspace, record, image, config)
+    return _run(workspace, record, image, config, image._record.spec.get("inference") or {})
 
 
 def _check_name_free(ws: Workspace, name: str, config: DeploymentConfig, overwrite: bool) -> None:
@@ -387,7 +405,11 @@ def _new_record(
 
 
 def _run(
-    ws: Workspace, record: records.ServiceRecord, image: Image, config: DeploymentConfig
+    ws: Workspace,
+    record: records.ServiceRecord,
+    image: Image,
+    config: DeploymentConfig,
+    inference: dict[str, Any],
 ) -> Webservice:
     target = DockerTarget()
     try:
@@ -401,7 +423,7 @@ def _run(
         records.save(ws, record, event=f"failed: {getattr(exc, 'message', exc)}")
         raise
     status = target.status(record.name, Path(record.runtime["service_dir"]))
-    record.spec.update({"image": image.id, "inference": image._record.spec.get("inference") or {}})
+    record.spec.update({"image": image.id, "inference": inference})
     record.model_ids = image.model_ids
     record.runtime.update({"port": status.port, "image_location": image.image_location})
     records.save(ws, record, event=f"start: container published on 127.0.0.1:{status.port}")
