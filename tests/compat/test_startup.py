@@ -10,6 +10,9 @@ import re
 
 import pytest
 
+from .compare import assert_same
+from .startup_requests import EARLY_REQUESTS, answers_sent_at_port_open
+
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
 CASES: dict[str, list[str | re.Pattern[str]]] = {
@@ -51,3 +54,22 @@ def test_failing_start_exits_3_with_the_key_log_lines(pool, iris_model_dir, scri
         assert line.search(logs[1]), (
             f"key line missing from {kinds[1]}'s log: {line.pattern!r}\n{logs[1][-3000:]}"
         )
+
+
+def test_requests_sent_during_init_get_the_oracle_answers(pool) -> None:
+    """One worker: every request sent the moment the port opens gets the oracle's answer."""
+    compare_early_answers(pool, workers=None)
+
+
+def compare_early_answers(pool, workers: int | None) -> None:  # type: ignore[no-untyped-def]
+    env = {"WORKER_COUNT": str(workers)} if workers else None
+    answers = []
+    for kind in ("oracle", pool.second_kind):
+        server = pool.start_one(kind, "slow_init", env=env, model=False)
+        try:
+            answers.append(answers_sent_at_port_open(server))
+        finally:
+            server.stop()
+    for (method, path, _), oracle, dockyard in zip(EARLY_REQUESTS, *answers, strict=True):
+        assert oracle.status != 503, f"oracle answered {method} {path} with 503"
+        assert_same(oracle, dockyard, f"{method} {path} sent while init() runs")

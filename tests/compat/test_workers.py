@@ -11,6 +11,8 @@ import time
 import httpx
 import pytest
 
+from .test_startup import compare_early_answers
+
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
 
@@ -47,3 +49,8 @@ def test_no_503_from_a_worker_still_in_init(pool) -> None:
     assert set(results[0]) == {200}, f"oracle: {sorted(set(results[0]))}"
     codes = {code: results[1].count(code) for code in set(results[1])}
     assert set(results[1]) == {200}, f"{pool.second_kind}: {codes} in {len(results[1])} requests"
+
+
+def test_requests_sent_during_init_get_the_oracle_answers_with_two_workers(pool) -> None:
+    """WORKER_COUNT=2: requests sent the moment the port opens wait for init() as azmlinfsrv's."""
+    compare_early_answers(pool, workers=2)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -60,6 +61,9 @@ class ScoringApp(ScoreRoute):
         super().__init__(settings, executor)
         self._routes = {"/score": self._score, "/": self._root, "/swagger.json": self._swagger}
         self._load_lock: asyncio.Lock | None = None
+        # Requests that arrived during init() and wait for it: (their loop, a future to resolve).
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiters_lock = threading.Lock()
 
     # ----- start-up -----
     def load(self) -> None:
@@ -82,16 +86,50 @@ class ScoringApp(ScoreRoute):
                     "swagger", f"Building /swagger.json failed: {exc}", f"{exc}\n"
                 ) from None
         except ScriptLoadError as exc:
-            self.failure, self.state = exc, FAILED
+            self.failure = exc
+            self._finish_loading(FAILED)
             raise
         self.script = script
-        self.state = READY
+        self._finish_loading(READY)
         logger.info(f"Scoring timeout is set to {s.scoring_timeout_ms}")
         logger.info(f"Worker with pid {os.getpid()} ready for serving traffic")
 
     @property
     def ready(self) -> bool:
         return self.state == READY
+
+    def _finish_loading(self, state: int) -> None:
+        """Set the final start-up state and release the requests that waited for it."""
+        with self._waiters_lock:
+            self.state = state
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+
+    async def _until_loaded(self) -> None:
+        """Hold a request that arrived while init() runs until it has finished.
+
+        azmlinfsrv accepts no connection before init() is done, so a request sent early waits and
+        then gets its normal answer; this gives the same answer while liveness keeps answering.
+        The wait is bounded by ``DOCKYARD_STARTUP_REQUEST_WAIT_S``; after it (or after a failed
+        start) the route answers 503 with ``Retry-After``.
+        """
+        wait = self.settings.startup_request_wait_s
+        if wait <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._waiters_lock:
+            if self.state != STARTING:
+                return
+            self._waiters.append((loop, future))
+        try:
+            await asyncio.wait_for(future, wait)
+        except TimeoutError:
+            with self._waiters_lock:
+                if (loop, future) in self._waiters:
+                    self._waiters.remove((loop, future))
 
     # ----- ASGI entry -----
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -104,6 +142,8 @@ class ScoringApp(ScoreRoute):
                 # azmlinfsrv (gunicorn) collapses leading slashes: //score is /score
                 scope = dict(scope, path="/" + scope["path"].lstrip("/"))
                 handler = self._routes.get(scope["path"])
+            if self.state == STARTING and scope["path"] not in _OPEN_DURING_INIT:
+                await self._until_loaded()
             if handler is not None:
                 await handler(scope, receive, send)
             else:
@@ -195,8 +235,9 @@ class ScoringApp(ScoreRoute):
                 send, 200, [wire.CT_HTML, _HTML_ALLOW, *tail, (b"content-length", b"0")], b""
             )
             return
+        retry: tuple[tuple[bytes, bytes], ...] = ()
         if self.swagger is None:
-            status, body = 503, wire.NOT_READY_BODY
+            status, body, retry = 503, self._not_ready_body(), ((b"retry-after", b"1"),)
         else:
             from dockyard.server.inputs import parse_query_pairs
 
@@ -208,9 +249,21 @@ class ScoringApp(ScoreRoute):
             except SwaggerError as exc:
                 status, body = 404, wire.message_body(exc.message)
         await self._send(
-            send, status, [wire.CT_JSON, wire.content_length(body), wire.RFF_FALSE, *tail], body
+            send,
+            status,
+            [wire.CT_JSON, wire.content_length(body), wire.RFF_FALSE, *retry, *tail],
+            body,
         )
         self._log(scope, status, start, len(body), ids[0])
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+#: Paths answered at once while init() runs (liveness and readiness); the rest wait for it.
+_OPEN_DURING_INIT = frozenset({"/", "/health/live", "/health/ready"})
 
 
 def create_app(settings: Settings, executor: Executor | None = None) -> ScoringApp:

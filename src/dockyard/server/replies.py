@@ -51,6 +51,15 @@ class Responder:
         self._debug = settings.debug
         self._loop_attached = False
 
+    def _not_ready_body(self) -> bytes:
+        """The 503 body for a request the script cannot answer yet (starting) or at all (failed)."""
+        if self.state == FAILED and self.failure is not None:
+            return wire.message_body(
+                f"The service failed to start: {self.failure.summary}. "
+                "The server's log has the traceback."
+            )
+        return wire.NOT_READY_BODY
+
     @staticmethod
     async def _send(
         send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes

@@ -70,7 +70,7 @@ class ScoreRoute(Responder):
                 await reply(401, wire.UNAUTHORIZED_BODY, (b"www-authenticate", b"Bearer"))
                 return
         if script is None:
-            await reply(503, wire.NOT_READY_BODY, (b"retry-after", b"1"))
+            await reply(503, self._not_ready_body(), (b"retry-after", b"1"))
             return
         if not raw_mode and method != "GET" and method != "POST":
             if method == "OPTIONS":

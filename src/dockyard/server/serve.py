@@ -23,18 +23,22 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
+from dockyard.server import wire
 from dockyard.server.app import ScoringApp, log_load_failure
 from dockyard.server.debugging import DebuggerError, connect_to_ide, listen_for_ide
 from dockyard.server.logs import SINK, configure_logging, redirect_print
 from dockyard.server.settings import Settings, export_environment
+from dockyard.server.unready import answer_waiting, unready_response
 from dockyard.server.user_script import ScriptLoadError
 
 logger = logging.getLogger("dockyard.server")
@@ -160,8 +164,16 @@ def _new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
-    """Serve on ``sock`` in this process until stopped; returns the exit code."""
+def run_worker(
+    settings: Settings,
+    sock: socket.socket,
+    index: int = 0,
+    on_ready: Callable[[], object] | None = None,
+) -> int:
+    """Serve on ``sock`` in this process until stopped; returns the exit code.
+
+    ``on_ready`` is called once the worker accepts connections after its ``init()``.
+    """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     export_environment(settings)
@@ -218,6 +230,8 @@ def run_worker(settings: Settings, sock: socket.socket, index: int = 0) -> int:
     if defer_accept:
         loop_thread.start()
     _announce_ready(server)
+    if on_ready is not None:
+        on_ready()
 
     stops = 0
 
@@ -329,17 +343,33 @@ def serve(settings: Settings) -> int:
 
 
 def _supervise(settings: Settings, sock: socket.socket) -> int:
+    """Fork ``settings.workers`` workers on ``sock``, replace the ones that die, stop on signals.
+
+    Workers accept connections only after their ``init()``. While none is ready, connections wait
+    in the kernel's queue, as with azmlinfsrv's gunicorn; once they have waited longer than
+    ``DOCKYARD_STARTUP_REQUEST_WAIT_S`` (at once when it is 0), this process answers them with
+    503 and ``Retry-After`` until a worker is ready.
+    """
     children: dict[int, int] = {}  # pid -> worker index
+    ready: set[int] = set()  # indexes of the workers that accept connections
     stopping = False
     restarts: list[float] = []
+    ready_read, ready_write = os.pipe()
+    os.set_blocking(ready_read, False)
+    unready_since = time.monotonic()
+    wait_s = settings.startup_request_wait_s
+    busy = unready_response(json.loads(wire.NOT_READY_BODY)["message"])
 
     def spawn(index: int) -> None:
         SINK.flush()
         pid = os.fork()
         if pid == 0:
             code = EXIT_SCRIPT_FAILED
+            os.close(ready_read)
             try:
-                code = run_worker(settings, sock, index)
+                code = run_worker(
+                    settings, sock, index, on_ready=lambda: os.write(ready_write, bytes([index]))
+                )
             finally:
                 SINK.flush()
                 os._exit(code)
@@ -361,13 +391,22 @@ def _supervise(settings: Settings, sock: socket.socket) -> int:
         spawn(index)
     exit_code = EXIT_OK
     while children:
-        try:
-            pid, status = os.wait()
+        with contextlib.suppress(BlockingIOError):
+            ready.update(os.read(ready_read, 256))
+        if not ready and not stopping and time.monotonic() - unready_since >= wait_s:
+            answer_waiting(sock, busy)
+        try:  # block while a worker serves; poll (for readiness and the 503 bound) while none does
+            pid, status = os.waitpid(-1, 0 if ready else os.WNOHANG)
         except ChildProcessError:
             break
-        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for safety
+        if pid == 0:
+            with contextlib.suppress(OSError, ValueError):
+                select.select([ready_read], [], [], 0.05)
             continue
         index = children.pop(pid, -1)
+        ready.discard(index)
+        if not ready:
+            unready_since = time.monotonic()
         code = os.waitstatus_to_exitcode(status)
         if stopping:
             continue
@@ -385,6 +424,8 @@ def _supervise(settings: Settings, sock: socket.socket) -> int:
             continue
         logger.error(f"Worker {index} (pid {pid}) died with code {code}; starting a new one")
         spawn(index)
+    os.close(ready_read)
+    os.close(ready_write)
     sock.close()
     SINK.flush()
     return exit_code

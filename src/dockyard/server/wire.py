@@ -74,7 +74,8 @@ UNAUTHORIZED_BODY = message_body(
     "or secondary key (service.get_keys())."
 )
 NOT_READY_BODY = message_body(
-    "The service is starting: the scoring script's init() has not finished yet. Retry shortly."
+    "The service is starting: the scoring script's init() has not finished yet. Retry after the "
+    "Retry-After seconds (GET /health/ready answers 200 once it is ready)."
 )
 
 

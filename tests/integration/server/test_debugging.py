@@ -132,7 +132,11 @@ def test_listen_mode_starts_serving_when_no_debugger_attaches(start_server) -> N
     port = free_port()
     server = start_server(
         SCRIPT,
-        env={"DOCKYARD_DEBUGPY_LISTEN": f"127.0.0.1:{port}", "DOCKYARD_DEBUGPY_WAIT_S": "4"},
+        env={
+            "DOCKYARD_DEBUGPY_LISTEN": f"127.0.0.1:{port}",
+            "DOCKYARD_DEBUGPY_WAIT_S": "4",
+            "DOCKYARD_STARTUP_REQUEST_WAIT_S": "0.2",
+        },
         wait=False,
     )
     log = server.wait_log("for a debugger to attach", timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import socket
@@ -154,29 +155,89 @@ def test_debug_puts_error_details_in_the_response(start_server) -> None:  # type
     assert "secret detail" in quiet.wait_log("ValueError: secret detail")
 
 
-def test_score_before_init_finishes_is_503(start_server) -> None:  # type: ignore[no-untyped-def]
+SLOW_INIT = """
+    import time
+    def init():
+        time.sleep({seconds})
+    def run(data):
+        return "ok"
+    """
+
+
+def _wait_live(server) -> float:  # type: ignore[no-untyped-def]
+    """Wait until liveness answers (the port is open); returns when it did."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(server.url + "/", timeout=2).status_code == 200:
+                return time.monotonic()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"liveness never answered:\n{server.log()}")
+
+
+def test_requests_sent_during_init_wait_for_it_and_get_their_answer(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(SLOW_INIT.format(seconds=2), wait=False)
+    _wait_live(server)  # liveness answers while init() runs
+    assert server.get("/health/ready").status_code == 503
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        score = pool.submit(server.post, "/score", content="x")
+        options = pool.submit(server.request, "OPTIONS", "/score")
+        swagger = pool.submit(server.get, "/swagger.json")
+        assert score.result().status_code == 200 and score.result().json() == "ok"
+        assert options.result().status_code == 200
+        assert swagger.result().status_code == 200 and swagger.result().json()["swagger"] == "2.0"
+    assert server.get("/health/ready").status_code == 200
+
+
+def test_the_wait_during_init_is_bounded_then_503_with_retry_after(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(
+        SLOW_INIT.format(seconds=4),
+        env={"DOCKYARD_STARTUP_REQUEST_WAIT_S": "0.5"},
+        wait=False,
+    )
+    _wait_live(server)
+    sent = time.monotonic()
+    r = server.post("/score", content="x")
+    waited = time.monotonic() - sent
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "init() has not finished yet" in r.json()["message"]
+    assert 0.4 < waited < 3.5
+    swagger = server.get("/swagger.json")
+    assert swagger.status_code == 503 and swagger.headers["retry-after"] == "1"
+
+
+def test_early_503_is_an_opt_in(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(
+        SLOW_INIT.format(seconds=2), env={"DOCKYARD_STARTUP_REQUEST_WAIT_S": "0"}, wait=False
+    )
+    _wait_live(server)
+    sent = time.monotonic()
+    r = server.post("/score", content="x")
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert time.monotonic() - sent < 1.0
+    deadline = time.monotonic() + 20
+    while server.get("/health/ready").status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert server.post("/score", content="x").json() == "ok"
+
+
+def test_requests_waiting_for_a_failing_init_get_503_naming_the_failure(start_server) -> None:  # type: ignore[no-untyped-def]
     server = start_server(
         """
         import time
         def init():
-            time.sleep(2)
+            time.sleep(1.5)
+            raise RuntimeError("model file is corrupt")
         def run(data):
             return "ok"
         """,
         wait=False,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            live = httpx.get(server.url + "/", timeout=2)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    assert live.status_code == 200
-    assert server.get("/health/ready").status_code == 503
+    _wait_live(server)
     r = server.post("/score", content="x")
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
-    while server.get("/health/ready").status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert server.post("/score", content="x").json() == "ok"
+    assert "failed to start" in r.json()["message"]
+    assert server.process.wait(20) == 3
