@@ -87,3 +87,62 @@ def test_a_worker_still_in_init_takes_no_requests(start_server) -> None:  # type
     assert len(set(pids)) == 2  # the slow worker joins once its init() is done
     assert len(pids) >= 5  # and many requests came while it was still in init()
     assert server.stop() == 0
+
+
+SLOW_INIT = """
+import time
+
+def init():
+    time.sleep(4)
+
+def run(data):
+    return "ok"
+"""
+
+
+def _port_open(server) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.01)
+    raise AssertionError("the port never opened")
+
+
+def test_two_workers_early_request_waits_for_init_then_is_answered(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(SLOW_INIT, env={"WORKER_COUNT": "2"}, wait=False)
+    _port_open(server)
+    sent = time.monotonic()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        response = client.post("/score", content="x")
+    assert (response.status_code, response.json()) == (200, "ok")
+    assert time.monotonic() - sent > 1.0  # it waited for init()
+
+
+def test_two_workers_wait_is_bounded_then_the_parent_answers_503(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(
+        SLOW_INIT,
+        env={"WORKER_COUNT": "2", "DOCKYARD_STARTUP_REQUEST_WAIT_S": "1"},
+        wait=False,
+    )
+    _port_open(server)
+    sent = time.monotonic()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        response = client.post("/score", content="x")
+    waited = time.monotonic() - sent
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "init() has not finished yet" in response.json()["message"]
+    assert waited < 3.5
+    deadline = time.monotonic() + 30
+    while True:  # and once a worker is ready, requests are served again
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            response = client.post("/score", content="x")
+        if response.status_code == 200:
+            break
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.2)
+    assert response.json() == "ok"
