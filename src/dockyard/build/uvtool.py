@@ -32,7 +32,6 @@ import configparser
 import functools
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from dockyard.build.conda import InstallPlan
+from dockyard.build.install_errors import diagnose
 from dockyard.errors import EnvironmentBuildError
 
 Progress = Callable[[str], None]
@@ -266,52 +266,15 @@ def run_uv(
 def install_error(
     lines: list[str], plan: InstallPlan | None, log_path: Path | None
 ) -> EnvironmentBuildError:
-    """An error naming the requirements uv could not install, with its explanation."""
-    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith(("error:", "×"))), 0)
-    text = "".join(lines[start:])
-    lowered = text.lower()
-    named = []
-    for requirement in [*(plan.requirements if plan else []), *(plan.editables if plan else [])]:
-        name = requirement.split(";")[0].strip()
-        bare = re.split(r"[\s\[<>=!~@;]", name, maxsplit=1)[0].lower()
-        for candidate in {bare, bare.replace("_", "-"), bare.replace("-", "_")}:
-            if candidate and re.search(rf"(?<![\w.-]){re.escape(candidate)}(?![\w-])", lowered):
-                named.append(requirement)
-                break
-    reason = next(
-        (ln.strip() for ln in lines[start:] if "because" in ln.lower()),
-        lines[start].strip() if lines else "uv failed",
-    )
-    reason = re.sub(r"^(error:|cause:|×|╰─▶)\s*", "", reason)
-    if "failed to build" in lowered:
-        reason += (
-            f" (no wheel fits Python {platform.python_version()} on this platform, and building"
-            " it from source failed)"
-        )
-    where = f"; the full log is {log_path}" if log_path else ""
-    if named:
-        message = f"Cannot install {', '.join(repr(n) for n in named)}: {reason}"
-    else:
-        message = f"Installing the environment's packages failed: {reason}"
-    hint = (
-        "change or remove these requirements (pick versions with wheels for Python "
-        f"{platform.python_version()}; replace conda-only packages by their PyPI names){where}"
-    )
-    if "certificate" in lowered:
-        hint = (
-            "a package index's TLS certificate is not trusted: behind a TLS-intercepting proxy, "
-            f"set 'cert' in pip.conf (or SSL_CERT_FILE) to its CA bundle{where}"
-        )
-    elif "failed to fetch" in lowered or "connect" in lowered and not named:
-        hint = (
-            "a package index cannot be reached: check the network, the proxy (HTTPS_PROXY) and "
-            f"the index URLs in pip.conf; offline, point find-links at a folder of wheels{where}"
-        )
+    """An error naming the requirements uv could not install, with its explanation (the same
+    diagnosis images get: :func:`dockyard.build.install_errors.diagnose`)."""
+    requirements = [*(plan.requirements if plan else []), *(plan.editables if plan else [])]
+    found = diagnose(lines, requirements, platform.python_version(), log_path=log_path)
     return EnvironmentBuildError(
-        message,
+        found.message,
         step="environment",
         log_tail="".join(lines[-30:]),
-        hint=hint,
+        hint=found.hint,
         log_path=str(log_path) if log_path else None,
-        requirements=named,
+        requirements=found.named,
     )

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.build.install_errors import diagnose, requirement_lines
 from dockyard.build.specs import EnvironmentSpec
 from dockyard.errors import ImageBuildError, ValidationError
 
@@ -178,19 +179,40 @@ def _resolve_into_cache(
         say(line.rstrip("\n"))
     if proc.wait() != 0:
         shutil.rmtree(work, ignore_errors=True)
-        raise ImageBuildError(
-            f"pip could not resolve the image's Python dependencies (exit code {proc.returncode})",
-            step=RESOLVE_STEP,
-            log_tail="\n".join(lines[-40:]),
-            hint="check the package names and versions in the environment spec (a typo or a "
-            "version that does not exist is the usual cause), and that this machine's pip can "
-            "reach its index",
+        raise resolve_error(
+            lines, requirements, python_version, proc.returncode, binary_only="download" in argv
         )
     wheels = sorted(p.name for p in (work / "wheels").iterdir())
     (work / "wheels" / _MARKER).write_text(json.dumps({"wheels": wheels}))
     shutil.rmtree(cache, ignore_errors=True)
     os.replace(work / "wheels", cache)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def resolve_error(
+    lines: list[str],
+    requirements: str,
+    python_version: str,
+    returncode: int,
+    *,
+    binary_only: bool,
+) -> ImageBuildError:
+    """What pip's failure means for the image (the diagnosis local environments get too: no
+    wheel for the image's Python, a version or package that does not exist, the network)."""
+    found = diagnose(
+        lines,
+        requirement_lines(requirements),
+        python_version,
+        binary_only=binary_only,
+        python_owner="the image's",
+    )
+    return ImageBuildError(
+        f"{found.message} (pip exit code {returncode})",
+        step=RESOLVE_STEP,
+        log_tail="\n".join(lines[-40:]),
+        hint=found.hint,
+        requirements=found.named,
+    )
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:
