@@ -11,8 +11,14 @@ the last layer::
 * App root ``/var/azureml-app`` (the server's working directory): models under
   ``azureml-models/<name>/<version>/``, the source directory as ``<its folder name>/`` (or the
   entry script alone), as :mod:`dockyard.build.layout` lays out local deployments.
-* The server: ``python -m dockyard.server --entry-script ... --host 0.0.0.0 --port 5001``,
-  as a non-root user (``dockyard``, uid 1000), with a ``HEALTHCHECK`` on ``/health/ready``.
+* The server: ``python -m dockyard.server --host 0.0.0.0 --port 5001`` in the app root, as a
+  non-root user (``dockyard``, uid 1000), with a ``HEALTHCHECK`` on ``/health/ready``. The script
+  and models come from Azure ML v1's variables: ``AML_APP_ROOT=/var/azureml-app``,
+  ``AZUREML_ENTRY_SCRIPT`` and ``AZUREML_MODEL_DIR`` relative to it
+  (``azureml-models/<name>/<version>``, or ``azureml-models`` for several models).
+* Any ``python`` in the image (``docker exec ... python -c "from azureml.core.model import
+  Model"``) finds dockyard's ``azureml`` stand-ins: the venv's ``.pth`` file appends the server
+  runtime and its ``compat`` folder after site-packages, so installed Azure packages win.
 * Python packages come from a wheelhouse resolved on the host (``python_deps="wheelhouse"``, the
   default: offline, nothing secret in the build) or from pip inside the builder stage
   (``python_deps="network"``), which gets the host's CA bundle and http(s) indexes; either way
@@ -37,7 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field
 import dockyard
 from dockyard.build import wheelhouse as deps
 from dockyard.build.base_image import DEFAULT_BASE_IMAGE
-from dockyard.build.layout import model_dir_for, place_models, place_source
+from dockyard.build.layout import model_dir_value, place_models, place_source
+from dockyard.build.runtime import PTH_NAME, pth_text
 from dockyard.build.specs import EnvironmentSpec, ModelSpec
 from dockyard.errors import ValidationError
 
@@ -166,10 +173,9 @@ def write_build_context(
         dest / "app" / "source", spec.entry_script, spec.source_directory
     )
     environment = _environment(spec, script_rel, source_rel)
-    command = [
-        "python", "-m", "dockyard.server", "--entry-script", f"{APP_ROOT}/{script_rel}",
-        "--host", "0.0.0.0", "--port", str(PORT),
-    ]  # fmt: skip
+    # No --entry-script: the server reads AZUREML_ENTRY_SCRIPT (relative to the app root), so
+    # the script sees the value Azure ML v1 sets (a flag would be exported as an absolute path).
+    command = ["python", "-m", "dockyard.server", "--host", "0.0.0.0", "--port", str(PORT)]
     labels = image_labels(spec, script_rel, runtime_wheel)
     text = render_dockerfile(
         base_image=spec.resolved_base_image(),
@@ -220,7 +226,7 @@ def render_dockerfile(
         f"FROM {base_image} AS builder",
         f"RUN python3 -m venv --without-pip {VENV} && {VENV}/bin/python -c "
         f"\"import sysconfig, pathlib; pathlib.Path(sysconfig.get_path('purelib'), "
-        f"'zz_dockyard_runtime.pth').write_text('{RUNTIME_DIR}\\n')\"",
+        f'{PTH_NAME!r}).write_text({pth_text(RUNTIME_DIR, "/")!r})"',
     ]
     if network:
         pip_env = f"PIP_CONFIG_FILE={b}/pip/pip.conf"
@@ -303,7 +309,8 @@ def _environment(spec: ImageSpec, script_rel: str, source_rel: str | None) -> di
             "PYTHONUNBUFFERED": "1",
             "AML_APP_ROOT": APP_ROOT,
             "AZUREML_ENTRY_SCRIPT": script_rel,
-            "AZUREML_MODEL_DIR": str(model_dir_for(Path(APP_ROOT), spec.models)),
+            # Azure ML v1's relative form; the server's working directory is the app root.
+            "AZUREML_MODEL_DIR": model_dir_value(spec.models),
         }
     )
     if source_rel:

@@ -10,7 +10,8 @@
   folder into place, so a killed or failed build leaves nothing a later call trusts;
 * the full log is ``cache_dir/logs/<build_hash>.log`` (in the result and in every error);
 * the server runtime (``runtime.py``) lives in ``cache_dir/runtime/<key>/`` and a ``.pth`` file
-  appends it to the venv's ``sys.path`` (the user's pinned packages win).
+  appends it, then its ``azureml.*`` stand-ins, to the venv's ``sys.path`` (the user's pinned
+  packages and any real Azure package win); any ``python`` of the venv finds the stand-ins.
 
 Package sources follow the user's pip configuration (see ``uvtool.py``), because uv does not
 read ``pip.conf``.
@@ -220,6 +221,7 @@ def _refresh_runtime(
     key = runtime.runtime_key(*runtime.current_python_tag())
     attached = runtime.attached_runtime(prefix)
     if attached == cache_dir / "runtime" / key and (attached / runtime.RUNTIME_MARKER).is_file():
+        runtime.attach_runtime(prefix, attached)  # rewrites a .pth of an older dockyard
         return marker
     say("the server runtime changed: attaching the current one")
     python = prefix / _venv_python_rel()

@@ -7,8 +7,10 @@
       <source dir name>/...            (the InferenceConfig's source_directory, copied)
       score.py                         (or the entry script alone, when there is no source dir)
 
-``AZUREML_MODEL_DIR`` is ``<app_root>/azureml-models/<name>/<version>`` when one model is deployed
-and ``<app_root>/azureml-models`` when several are (Azure's rule). Model files are hard-linked from
+``AZUREML_MODEL_DIR`` is ``azureml-models/<name>/<version>`` when one model is deployed and
+``azureml-models`` when several (or none) are: Azure ML v1's values, relative to the app root, which
+is the server's working directory on every target (scripts such as MLOpsPython's take
+``AZUREML_MODEL_DIR.split('/')[1]`` as the model name). Model files are hard-linked from
 the workspace's read-only blob store (verified once, when linked) and copied where a link is not
 possible (another filesystem). Linked files stay read-only, so a script that writes into its model
 folder cannot damage the registry.
@@ -37,13 +39,16 @@ class AppRoot:
     path: Path
     entry_script: str  # relative to the app root
     source_directory: str | None  # relative to the app root
-    model_dir: Path
+    model_dir: Path  # absolute: path / model_dir_value
+    #: ``AZUREML_MODEL_DIR`` as Azure ML v1 sets it: relative to the app root.
+    model_dir_value: str = MODELS_DIR
 
     def environment(self) -> dict[str, str]:
+        """Variables for a server started in ``path`` (its working directory)."""
         env = {
             "AML_APP_ROOT": str(self.path),
             "AZUREML_ENTRY_SCRIPT": self.entry_script,
-            "AZUREML_MODEL_DIR": str(self.model_dir),
+            "AZUREML_MODEL_DIR": self.model_dir_value,
         }
         if self.source_directory:
             env["AZUREML_SOURCE_DIRECTORY"] = self.source_directory
@@ -58,12 +63,17 @@ class LayoutReport:
     notes: list[str] = field(default_factory=list)
 
 
-def model_dir_for(app_root: Path, models: list[ModelSpec] | tuple[ModelSpec, ...]) -> Path:
-    """Azure's rule for AZUREML_MODEL_DIR."""
-    base = app_root / MODELS_DIR
+def model_dir_value(models: list[ModelSpec] | tuple[ModelSpec, ...]) -> str:
+    """``AZUREML_MODEL_DIR`` as Azure ML v1 sets it, relative to the app root (``/`` separators):
+    ``azureml-models/<name>/<version>`` for one model, ``azureml-models`` for several."""
     if len(models) == 1:
-        return base / models[0].name / str(models[0].version)
-    return base
+        return f"{MODELS_DIR}/{models[0].name}/{models[0].version}"
+    return MODELS_DIR
+
+
+def model_dir_for(app_root: Path, models: list[ModelSpec] | tuple[ModelSpec, ...]) -> Path:
+    """The absolute folder ``AZUREML_MODEL_DIR`` names inside ``app_root``."""
+    return app_root / model_dir_value(models)
 
 
 def place_models(app_root: Path, models: list[ModelSpec] | tuple[ModelSpec, ...]) -> LayoutReport:
@@ -171,6 +181,7 @@ def lay_out(
             entry_script=script_rel,
             source_directory=source_rel,
             model_dir=model_dir_for(app_root, models),
+            model_dir_value=model_dir_value(models),
         ),
         report,
     )

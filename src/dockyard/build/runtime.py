@@ -10,9 +10,12 @@ requirements: uvicorn, httptools, uvloop, ...). It is
   server gives a new wheel; the container-image builder installs the same wheel;
 * installed with ``uv pip install --target`` into a runtime folder per (dockyard version, server
   sources, Python tag, platform) under the environment cache (see ``envs.py``);
-* attached to a virtual environment by a ``.pth`` file (:func:`attach_runtime`) whose line
-  *appends* the runtime folder to ``sys.path``: the environment's own site-packages come first,
-  so a user's pins (even an older uvicorn) win, and the runtime only fills what is missing.
+* attached to a virtual environment by a ``.pth`` file (:func:`attach_runtime`) whose lines
+  *append* the runtime folder to ``sys.path``: the environment's own site-packages come first,
+  so a user's pins (even an older uvicorn) win, and the runtime only fills what is missing. A
+  second line appends the runtime's ``dockyard/server/compat`` folder (the ``azureml.*``
+  stand-ins), so any ``python`` of the environment (``python -c "from azureml.core.model import
+  Model; ..."``, the seed's debugging step) finds them, after any real Azure package.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ _VERSIONS_SCRIPT = (
 SERVER_DISTRIBUTION = "dockyard-server"
 #: Name of the ``.pth`` file that appends the runtime folder to a venv's ``sys.path``.
 PTH_NAME = "zz_dockyard_runtime.pth"
+#: The ``azureml.*`` stand-ins inside a runtime folder (``dockyard.server.compat``).
+COMPAT_SUBDIR = ("dockyard", "server", "compat")
 #: Marker written last into a complete runtime folder.
 RUNTIME_MARKER = ".dockyard-runtime.json"
 
@@ -169,10 +174,19 @@ def site_packages(prefix: Path) -> Path:
     return found[0]
 
 
-def attach_runtime(prefix: Path, runtime_dir: Path) -> bool:
-    """Write the ``.pth`` that appends ``runtime_dir`` to the venv's ``sys.path``.
+def pth_text(runtime_line: str, sep: str = os.sep) -> str:
+    """The ``.pth`` file's text: the runtime folder, then its ``azureml`` stand-ins folder.
 
-    The line is relative to site-packages when both live under one folder (the cache), so the
+    ``site`` appends both after site-packages, in this order, so installed packages (a real
+    ``azureml-core`` included) always win over the runtime and the stand-ins.
+    """
+    return f"{runtime_line}\n{sep.join((runtime_line, *COMPAT_SUBDIR))}\n"
+
+
+def attach_runtime(prefix: Path, runtime_dir: Path) -> bool:
+    """Write the ``.pth`` that appends ``runtime_dir`` (and its stand-ins) to the venv's ``sys.path``.
+
+    The lines are relative to site-packages when both live under one folder (the cache), so the
     cache can move. Returns True when the file changed.
     """
     site = site_packages(prefix)
@@ -180,7 +194,7 @@ def attach_runtime(prefix: Path, runtime_dir: Path) -> bool:
         line = os.path.relpath(runtime_dir, site)
     except ValueError:  # another drive on Windows
         line = str(runtime_dir)
-    text = f"{line}\n"
+    text = pth_text(line)
     pth = site / PTH_NAME
     if pth.is_file() and pth.read_text(encoding="utf-8") == text:
         return False
@@ -194,10 +208,11 @@ def attached_runtime(prefix: Path) -> Path | None:
     """The runtime folder a venv's ``.pth`` points to, or None."""
     try:
         pth = site_packages(prefix) / PTH_NAME
-        line = pth.read_text(encoding="utf-8").strip()
+        lines = pth.read_text(encoding="utf-8").split("\n")
     except (OSError, EnvironmentBuildError):
         return None
-    return (pth.parent / line).resolve()
+    line = lines[0].strip()
+    return (pth.parent / line).resolve() if line else None
 
 
 def bootstrap_command(python: Path | str, runtime_dir: Path | None, args: list[str]) -> list[str]:

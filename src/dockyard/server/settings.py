@@ -59,8 +59,10 @@ __all__ = [
 class Settings:
     """Everything the scoring server needs to know, validated.
 
-    Paths are absolute. ``entry_script`` is ``None`` only when the azmlinfsrv fallback applies:
-    ``main.py`` imported from the app root.
+    Paths are absolute (resolved for the server's own use: banner, model-folder listing).
+    ``entry_script`` is ``None`` only when the azmlinfsrv fallback applies: ``main.py`` imported
+    from the app root. ``script_environment`` is what the script finds in ``os.environ`` (see
+    :func:`export_environment`): the values as they were given, never the resolved paths.
     """
 
     entry_script: str | None = None
@@ -93,6 +95,8 @@ class Settings:
     access_log: bool = True
     config_file: str | None = None
     config_warnings: tuple[str, ...] = ()
+    #: ``(name, value)`` pairs :func:`export_environment` sets for the script, by azmlinfsrv's rules.
+    script_environment: tuple[tuple[str, str], ...] = ()
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings are immutable)."""
@@ -184,7 +188,9 @@ def load_settings(
         )
 
     model_dir_raw = args.model_dir or pick("AZUREML_MODEL_DIR")
-    model_dir = os.path.abspath(model_dir_raw) if model_dir_raw else None
+    # For the server's own use only (banner, listing after a failed init()): the script runs in
+    # the app root, so a relative value (Azure ML v1's azureml-models/<name>/<version>) is under it.
+    model_dir = os.path.normpath(os.path.join(app_root, model_dir_raw)) if model_dir_raw else None
 
     host = args.host or env.get("DOCKYARD_HOST") or "127.0.0.1"
     port = as_int(
@@ -334,6 +340,40 @@ def load_settings(
 
     cors = args.cors_origins if args.cors_origins is not None else env.get("AML_CORS_ORIGINS")
 
+    # What the script finds in os.environ, by azmlinfsrv's rules: a value given in the
+    # environment is passed on exactly as given (MLOpsPython's score.py takes
+    # AZUREML_MODEL_DIR.split('/')[1] as the model name); a flag's value is exported (the entry
+    # script as its realpath, the model folder verbatim); config.json values are not exported.
+    script_env: dict[str, str] = {}
+    given_root = env.get("AML_APP_ROOT") or ""
+    # The server runs in the app root (azmlinfsrv does not change directory): a relative
+    # AML_APP_ROOT other than "." would name another folder from there, so it is made absolute.
+    same_root = os.path.normpath(os.path.join(app_root, given_root)) == app_root
+    script_env["AML_APP_ROOT"] = (
+        given_root if given_root and same_root and not args.app_root else app_root
+    )
+    if entry_from_flag and entry_script:
+        script_env["AZUREML_ENTRY_SCRIPT"] = entry_script
+    elif env.get("AZUREML_ENTRY_SCRIPT"):
+        script_env["AZUREML_ENTRY_SCRIPT"] = env["AZUREML_ENTRY_SCRIPT"]
+    if args.model_dir:
+        script_env["AZUREML_MODEL_DIR"] = args.model_dir
+    elif env.get("AZUREML_MODEL_DIR"):
+        script_env["AZUREML_MODEL_DIR"] = env["AZUREML_MODEL_DIR"]
+    script_env["WORKER_COUNT"] = (
+        str(workers) if args.workers else env.get("WORKER_COUNT") or str(workers)
+    )
+    if args.scoring_timeout_ms:
+        script_env["SCORING_TIMEOUT_MS"] = str(scoring_timeout_ms)
+    elif env.get("SCORING_TIMEOUT_MS"):
+        script_env["SCORING_TIMEOUT_MS"] = env["SCORING_TIMEOUT_MS"]
+    if server_version_header:
+        script_env["HTTP_X_MS_SERVER_VERSION"] = server_version_header
+    if args.cors_origins is not None:  # azmlinfsrv exports its --access_control_allow_origins
+        script_env["AML_CORS_ORIGINS"] = args.cors_origins
+    if args.config_file and config_path:  # ... and its --config_file, as a real path
+        script_env["AZUREML_CONFIG_FILE"] = os.path.realpath(config_path)
+
     return Settings(
         entry_script=entry_script,
         model_dir=model_dir,
@@ -363,22 +403,30 @@ def load_settings(
         access_log=access_log,
         config_file=config_path,
         config_warnings=tuple(warnings),
+        script_environment=tuple(script_env.items()),
     )
 
 
 def export_environment(settings: Settings, environ: dict[str, str] | None = None) -> None:
-    """Publish the resolved settings as the azmlinfsrv environment variables a score.py may read.
+    """Publish the settings as the azmlinfsrv environment variables a score.py may read.
 
-    Scripts read ``AZUREML_MODEL_DIR`` (``os.getenv('AZUREML_MODEL_DIR')``) and ``AML_APP_ROOT``;
-    the ``azureml.core.model`` shim reads ``AML_APP_ROOT``.
+    The values are those of :attr:`Settings.script_environment`, azmlinfsrv's rules:
+
+    * ``AML_APP_ROOT``: as given; else the app root (``--app-root``, else the working directory).
+      A relative value other than ``.`` becomes absolute: the script runs in the app root.
+    * ``AZUREML_ENTRY_SCRIPT``: as given (relative to the app root, as Azure ML sets it); with
+      ``--entry-script``, that file's real path (azmlinfsrv's ``os.path.realpath``).
+    * ``AZUREML_MODEL_DIR``: as given, relative or not (Azure ML v1 sets
+      ``azureml-models/<name>/<version>``, or ``azureml-models`` for several models, and starts
+      the server in the app root); ``--model-dir``'s value verbatim.
+    * ``WORKER_COUNT``: as given, else the worker count; ``SCORING_TIMEOUT_MS``: as given or from
+      ``--scoring-timeout-ms`` (a value from config.json or the default is not exported);
+      ``HTTP_X_MS_SERVER_VERSION``: the server-version header, when it is on.
+    * ``AML_CORS_ORIGINS`` and ``AZUREML_CONFIG_FILE`` (a real path) when given as flags.
+
+    Values read from config.json are not exported (azmlinfsrv does not either). The
+    ``azureml.core.model`` shim reads ``AML_APP_ROOT``.
     """
     env = os.environ if environ is None else environ
-    env["AML_APP_ROOT"] = settings.app_root
-    if settings.model_dir:
-        env["AZUREML_MODEL_DIR"] = settings.model_dir
-    if settings.entry_script:
-        env["AZUREML_ENTRY_SCRIPT"] = settings.entry_script
-    env["WORKER_COUNT"] = str(settings.workers)
-    env["SCORING_TIMEOUT_MS"] = str(settings.scoring_timeout_ms)
-    if settings.server_version_header:
-        env["HTTP_X_MS_SERVER_VERSION"] = settings.server_version_header
+    for name, value in settings.script_environment:
+        env[name] = value

@@ -112,7 +112,7 @@ def test_build_run_and_serve(
     assert config["User"] == "dockyard"
     assert config["WorkingDir"] == APP_ROOT
     env = dict(item.split("=", 1) for item in config["Env"])
-    assert env["AZUREML_MODEL_DIR"] == f"{APP_ROOT}/azureml-models/tiny/3"
+    assert env["AZUREML_MODEL_DIR"] == "azureml-models/tiny/3"  # Azure ML v1: relative
     assert env["AZUREML_ENTRY_SCRIPT"] == "src/score.py"
     assert config["Labels"]["dockyard.models"] == "tiny:3"
     assert "/health/ready" in " ".join(config["Healthcheck"]["Test"])

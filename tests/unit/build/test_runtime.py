@@ -94,11 +94,26 @@ def test_attach_runtime_appends_a_relative_path(tmp_path: Path) -> None:
     run_dir = tmp_path / "runtime" / "k1"
     run_dir.mkdir(parents=True)
     assert runtime.attach_runtime(prefix, run_dir)
-    line = (site / runtime.PTH_NAME).read_text().strip()
+    line, compat = (site / runtime.PTH_NAME).read_text().splitlines()
     assert not Path(line).is_absolute() and (site / line).resolve() == run_dir
+    # the second line: the azureml stand-ins, inside the runtime folder (after site-packages)
+    assert (site / compat).resolve() == run_dir / "dockyard" / "server" / "compat"
     assert not runtime.attach_runtime(prefix, run_dir)  # unchanged
     assert runtime.attached_runtime(prefix) == run_dir
     assert runtime.attached_runtime(tmp_path / "nothing") is None
+
+
+def test_attach_runtime_rewrites_a_pth_without_the_stand_ins(tmp_path: Path) -> None:
+    """A venv attached by an older dockyard (one line) gets the stand-ins line too."""
+    prefix = tmp_path / "env"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    run_dir = tmp_path / "runtime" / "k1"
+    run_dir.mkdir(parents=True)
+    (site / runtime.PTH_NAME).write_text("../../../../runtime/k1\n")
+    assert runtime.attached_runtime(prefix) == run_dir
+    assert runtime.attach_runtime(prefix, run_dir)
+    assert len((site / runtime.PTH_NAME).read_text().splitlines()) == 2
 
 
 def test_site_packages_missing_is_a_clear_error(tmp_path: Path) -> None:

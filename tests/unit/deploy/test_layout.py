@@ -46,7 +46,9 @@ def test_one_model_gets_its_version_folder(tmp_path: Path, script: Path) -> None
     assert (app.model_dir / "model.pkl").read_bytes() == b"weights"
     assert report.linked == 1
     env = app.environment()
-    assert env["AZUREML_MODEL_DIR"] == str(app.model_dir)
+    # Azure ML v1's relative form (the server runs in the app root); model_dir is absolute
+    assert env["AZUREML_MODEL_DIR"] == "azureml-models/diabetes/3"
+    assert (app.path / env["AZUREML_MODEL_DIR"]) == app.model_dir
     assert env["AZUREML_ENTRY_SCRIPT"] == "src/score.py"
     assert env["AZUREML_SOURCE_DIRECTORY"] == "src"
     assert (tmp_path / "app" / "src" / "pkg" / "helper.py").exists()
@@ -57,6 +59,7 @@ def test_several_models_share_the_models_folder(tmp_path: Path, script: Path) ->
     b = _model(tmp_path, "b", 2, {"outputs/b.bin": b"b"})
     app, _ = lay_out(tmp_path / "app", [a, b], script / "score.py", None)
     assert app.model_dir == tmp_path / "app" / "azureml-models"
+    assert app.environment()["AZUREML_MODEL_DIR"] == "azureml-models"
     assert (app.model_dir / "b" / "2" / "outputs" / "b.bin").read_bytes() == b"b"
     assert app.entry_script == "score.py" and app.source_directory is None
 

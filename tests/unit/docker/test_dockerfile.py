@@ -121,11 +121,13 @@ def test_context_layout_one_model(tmp_path: Path) -> None:
     assert (root / "dockyard/pip/ca.crt").read_text() == ca.read_text()
     assert "cert = /tmp/dockyard/pip/ca.crt" in (root / "dockyard/pip/pip.conf").read_text()
     assert (root / "dockyard/runtime" / wheel.name).is_file()
-    assert ctx.environment["AZUREML_MODEL_DIR"] == f"{APP_ROOT}/azureml-models/mymodel/2"
+    # Azure ML v1's values, relative to the app root (the server's working directory)
+    assert ctx.environment["AZUREML_MODEL_DIR"] == "azureml-models/mymodel/2"
+    assert ctx.environment["AML_APP_ROOT"] == APP_ROOT
     assert ctx.environment["AZUREML_ENTRY_SCRIPT"] == "proj/score.py"
     assert ctx.environment["AZUREML_SOURCE_DIRECTORY"] == "proj"
-    assert ctx.command[-4:] == ["--host", "0.0.0.0", "--port", "5001"]
-    assert f"{APP_ROOT}/proj/score.py" in ctx.command
+    # no --entry-script: the server reads AZUREML_ENTRY_SCRIPT, so the script sees it unchanged
+    assert ctx.command == ["python", "-m", "dockyard.server", "--host", "0.0.0.0", "--port", "5001"]
     assert ctx.labels["dockyard.models"] == "mymodel:2" and ctx.labels["team"] == "ml"
     final = (root / "Dockerfile").read_text().split("# ---- the image")[1]
     assert "ca.crt" not in final and "pip.conf" not in final
@@ -140,7 +142,7 @@ def test_context_layout_several_models_and_lone_script(tmp_path: Path) -> None:
         python_deps="network",
     )
     ctx = write_build_context(spec, tmp_path / "ctx")
-    assert ctx.environment["AZUREML_MODEL_DIR"] == f"{APP_ROOT}/azureml-models"
+    assert ctx.environment["AZUREML_MODEL_DIR"] == "azureml-models"
     assert ctx.environment["AZUREML_ENTRY_SCRIPT"] == "score.py"
     assert "AZUREML_SOURCE_DIRECTORY" not in ctx.environment
     assert (ctx.path / "app/source/score.py").is_file()
