@@ -37,6 +37,9 @@ class DeploymentSpec:
     extra_args: tuple[str, ...] = ()
     #: argv that starts ``python -m dockyard.server`` in the environment (default: that command).
     server_argv: tuple[str, ...] = ()
+    #: Names this version among the service's deployments (set by the target for each roll-out),
+    #: so that a caller waits for its own version, whatever happened to the processes meanwhile.
+    revision: str = ""
 
     def command(self, *args: str) -> list[str]:
         base = list(self.server_argv) or [self.python, "-m", "dockyard.server"]

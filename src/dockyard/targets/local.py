@@ -18,10 +18,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from dockyard.errors import ConflictError, DeploymentError
 from dockyard.targets.base import (
+    CRASH_LOOP,
+    FAILED,
+    HEALTHY,
     STOPPED,
     TRANSITIONING,
     UNHEALTHY,
@@ -76,8 +81,9 @@ class LocalTarget:
     kind = "local"
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def deploy(self, spec: DeploymentSpec) -> None:
-        """Start a service (replacing a running one of the same name)."""
+    def deploy(self, spec: DeploymentSpec) -> str:
+        """Start a service (replacing a running one of the same name); returns its revision."""
+        spec = replace(spec, revision=uuid.uuid4().hex)
         service_dir = spec.service_dir
         service_dir.mkdir(parents=True, exist_ok=True)
         self.stop(spec.name, service_dir)
@@ -91,6 +97,7 @@ class LocalTarget:
                 (service_dir / stale).unlink()
         write_json_atomic(service_dir / SPEC_FILE, spec.to_json())
         self.start(spec.name, service_dir)
+        return spec.revision
 
     def start(self, name: str, service_dir: Path) -> None:
         """Start the supervisor for an already-deployed service (e.g. after a reboot)."""
@@ -111,6 +118,8 @@ class LocalTarget:
                 "restart_count": 0,
                 "events": [],
                 "supervisor_pid": None,
+                # the new supervisor numbers its generations on from the last one's
+                "generation": int(status.get("generation") or 0),
             },
         )
         with open(service_dir / "supervisor.log", "ab") as out:
@@ -144,33 +153,100 @@ class LocalTarget:
             hint=f"read {service_dir / 'supervisor.log'}",
         )
 
-    def reload(self, spec: DeploymentSpec) -> None:
+    def reload(self, spec: DeploymentSpec) -> str:
         """Start ``spec`` beside the running version; the supervisor switches when it is ready."""
-        self.update(spec)
+        return self.update(spec)
 
-    def update(self, spec: DeploymentSpec) -> None:
+    def update(self, spec: DeploymentSpec) -> str:
+        """Roll out ``spec``; returns its revision (see :meth:`wait_for_revision`).
+
+        With a running supervisor, the new version starts beside the old one. Without one (it was
+        stopped or killed), a supervisor is started on the new version directly.
+        """
+        spec = replace(spec, revision=uuid.uuid4().hex)
         status = read_status(spec.service_dir) or {}
         pid = status.get("supervisor_pid")
         if pid is None or not _pid_alive(pid, spec.service_dir):
+            with contextlib.suppress(FileNotFoundError):
+                (spec.service_dir / NEXT_SPEC_FILE).unlink()
             write_json_atomic(spec.service_dir / SPEC_FILE, spec.to_json())
             self.start(spec.name, spec.service_dir)
-            return
+            return spec.revision
         write_json_atomic(spec.service_dir / NEXT_SPEC_FILE, spec.to_json())
         os.kill(pid, signal.SIGHUP)
+        return spec.revision
+
+    def wait_for_revision(
+        self, name: str, service_dir: Path, revision: str, timeout: float
+    ) -> dict[str, object]:
+        """Wait until ``revision`` serves or has failed; ``{"state", "error", "previous_serving"}``.
+
+        Bounded by ``timeout`` and by the supervisor: if it dies, or the revision crash-loops as
+        the only version (nothing older to fall back on), this returns at once with the error.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            data = read_status(service_dir) or {}
+            update = data.get("update") or {}
+            if update.get("revision") == revision and update.get("state") in (HEALTHY, FAILED):
+                return {**update, "previous_serving": update.get("state") == FAILED}
+            if data.get("revision") == revision:
+                state = data.get("state")
+                if state in (HEALTHY, UNHEALTHY):
+                    return {"state": HEALTHY, "error": None, "previous_serving": False}
+                if state in (CRASH_LOOP, FAILED):
+                    return {"state": FAILED, "error": data.get("error"), "previous_serving": False}
+            if data.get("supervisor_pid") and not _pid_alive(data["supervisor_pid"], service_dir):
+                return {
+                    "state": FAILED,
+                    "error": f"the supervisor of service {name!r} stopped while the new version "
+                    f"started; the end of its log:\n{tail(service_dir / 'supervisor.log', 20)}",
+                    "previous_serving": False,
+                }
+            if time.monotonic() >= deadline:
+                return {
+                    "state": FAILED,
+                    "error": f"the new version did not become ready within {timeout:g} s "
+                    "(waited for its init() to finish)",
+                    "previous_serving": data.get("state") == HEALTHY,
+                }
+            time.sleep(0.02)
 
     def stop(self, name: str, service_dir: Path, timeout: float = 20.0) -> None:
-        status = read_status(service_dir) or {}
-        pid = status.get("supervisor_pid")
-        if pid is None or not _pid_alive(pid, service_dir):
+        """Stop the service's supervisor and servers; the recorded state becomes ``Stopped``.
+
+        Safe whatever happened before: a supervisor that was killed leaves nothing to stop, and
+        the state is still recorded as stopped (not the stale state of the dead one).
+        """
+        status = read_status(service_dir)
+        if status is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_alive(pid, service_dir):
-            time.sleep(0.05)
-        if _pid_alive(pid, service_dir):
+        pid = status.get("supervisor_pid")
+        if pid is not None and _pid_alive(pid, service_dir):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and _pid_alive(pid, service_dir):
+                time.sleep(0.05)
+            if _pid_alive(pid, service_dir):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        status = read_status(service_dir) or status
+        if status.get("state") != STOPPED or status.get("supervisor_pid"):
+            events = list(status.get("events") or [])
+            events.append({"at": time.time(), "state": STOPPED, "message": "stopped on request"})
+            write_json_atomic(
+                service_dir / STATUS_FILE,
+                {
+                    **status,
+                    "state": STOPPED,
+                    "error": None,
+                    "supervisor_pid": None,
+                    "pids": [],
+                    "events": events[-50:],
+                    "updated_at": time.time(),
+                },
+            )
 
     def delete(self, name: str, service_dir: Path) -> None:
         self.stop(name, service_dir)

@@ -15,6 +15,11 @@ Run as ``python -m dockyard.targets.supervisor SERVICE_DIR``. It
 * on SIGHUP, starts the version described in ``deployment.next.json`` beside the running one,
   switches when it is ready, then stops the old one (no failed request); if the new version
   fails, the old one keeps serving and ``status.json`` says why;
+* while no version serves, answers the port itself so that no client hangs: at once with 503,
+  the state and the command that shows why once a start has failed (``CrashLoopBackOff``, also
+  while a back-off retry runs ``init()`` again, and ``Failed``); during a start, connections wait
+  for the server as they would for azmlinfsrv, and get 503 only once they have waited longer
+  than ``DOCKYARD_STARTUP_REQUEST_WAIT_S``;
 * on SIGTERM, stops its servers and exits.
 
 Files in SERVICE_DIR: ``deployment.json`` (what runs), ``deployment.next.json`` (what to switch
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import http.client
 import json
 import os
@@ -41,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.server.settings import DEFAULT_STARTUP_REQUEST_WAIT_S
+from dockyard.server.unready import answer_waiting, unready_response
 from dockyard.targets import warm
 from dockyard.targets.base import (
     CRASH_LOOP,
@@ -61,6 +69,7 @@ BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 PROBE_INTERVAL = 2.0
 PROBE_FAILURES_FOR_UNHEALTHY = 2
 STOP_GRACE_SECONDS = 10.0
+PORT_RELEASE_SECONDS = 5.0
 LOG_ROTATE_BYTES = 64 * 1024 * 1024
 TAIL_LINES_IN_ERROR = 30
 
@@ -143,7 +152,6 @@ class Supervisor:
         self.restart_count = 0
         self.crash_streak = 0
         self.restart_at: float | None = None
-        self.next_generation = 1
         self.events: list[dict[str, Any]] = []
         self.update_result: dict[str, Any] | None = None
         self.probe_failures = 0
@@ -152,7 +160,11 @@ class Supervisor:
         self.term = False
         self.retiring: list[tuple[Generation, float]] = []  # (old version, kill deadline)
         self.zygote: warm.Zygote | None = None
+        self.unserved_since: float | None = time.monotonic()  # since when no version serves
         self.log_handle = open(self.log_path, "ab", buffering=0)  # noqa: SIM115
+        previous = read_status(service_dir) or {}
+        # Numbers go on from the last supervisor's, so that a generation number names one start.
+        self.next_generation = int(previous.get("generation") or 0) + 1
 
     # --- bookkeeping ----------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -183,7 +195,8 @@ class Supervisor:
                 "restart_count": self.restart_count,
                 "port": self.sock.getsockname()[1] if self.sock else None,
                 "pids": [p.pid for p in gen.procs if p.poll() is None] if gen else [],
-                "generation": gen.number if gen else 0,
+                "generation": gen.number if gen else self.next_generation - 1,
+                "revision": gen.spec.revision if gen else None,
                 "events": self.events[-50:],
                 "update": self.update_result,
                 "updated_at": time.time(),
@@ -194,19 +207,31 @@ class Supervisor:
     def bind(self, spec: DeploymentSpec) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((spec.host, spec.port))
-        except OSError as exc:
+        # Servers of a previous supervisor (stopped or killed) may still be closing the port.
+        deadline = time.monotonic() + PORT_RELEASE_SECONDS
+        error: OSError | None = None
+        while True:
+            try:
+                sock.bind((spec.host, spec.port))
+                break
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE and spec.port and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                error = exc
+                break
+        if error is not None:
             sock.close()
             self.set_state(
                 FAILED,
                 "port unavailable",
-                f"Port {spec.port} on {spec.host} is taken ({exc.strerror}). Deploy with another "
+                f"Port {spec.port} on {spec.host} is taken ({error.strerror}). Deploy with another "
                 "port, or free it (`dockyard service list` shows which service holds it).",
             )
             raise SystemExit(1) from None
         sock.listen(2048)
         sock.set_inheritable(True)
+        sock.setblocking(False)  # the servers share it (asyncio sets this too); see answer_port
         self.sock = sock
         if spec.port == 0:  # a free port was asked for: remember the one we got, for restarts
             data = json.loads((self.dir / SPEC_FILE).read_text())
@@ -403,6 +428,7 @@ class Supervisor:
             self.watch_pending()
             self.reap_retiring()
             self.probe()
+            self.answer_port()
             time.sleep(0.02)
         self.say("stopping")
         for gen, _ in self.retiring:
@@ -484,6 +510,7 @@ class Supervisor:
         self.pending = self.spawn(spec)
         self.update_result = {
             "generation": self.pending.number,
+            "revision": spec.revision,
             "state": TRANSITIONING,
             "error": None,
         }
@@ -508,7 +535,12 @@ class Supervisor:
             self.restart_at = None
             self.probe_failures = 0
             self.next_probe = time.monotonic() + PROBE_INTERVAL
-            self.update_result = {"generation": gen.number, "state": HEALTHY, "error": None}
+            self.update_result = {
+                "generation": gen.number,
+                "revision": gen.spec.revision,
+                "state": HEALTHY,
+                "error": None,
+            }
             took = time.monotonic() - gen.started_at
             self.state, self.error = HEALTHY, None
             self.event(HEALTHY, f"switched to generation {gen.number} (ready in {took:.2f}s)")
@@ -528,11 +560,52 @@ class Supervisor:
             )
             with contextlib.suppress(FileNotFoundError):
                 (self.dir / NEXT_SPEC_FILE).unlink()
-            self.update_result = {"generation": gen.number, "state": FAILED, "error": error}
+            self.update_result = {
+                "generation": gen.number,
+                "revision": gen.spec.revision,
+                "state": FAILED,
+                "error": error,
+            }
             self.event(
                 FAILED, f"generation {gen.number} failed; the previous version keeps serving"
             )
             self.save()
+
+    def answer_port(self) -> None:
+        """Answer waiting connections with 503 while no version serves (see the module docstring)."""
+        gen = self.current
+        if self.sock is None or (gen is not None and gen.ready):
+            self.unserved_since = None
+            return
+        now = time.monotonic()
+        if self.unserved_since is None:
+            self.unserved_since = now
+        spec = gen.spec if gen is not None else None
+        if self.state in (CRASH_LOOP, FAILED):
+            name = spec.name if spec else self.dir.name
+            retry = max(1, round(self.restart_at - now)) if self.restart_at else 10
+            what = (
+                "its scoring script failed to start and is being retried"
+                if self.state == CRASH_LOOP
+                else "it failed to start and is not retried"
+            )
+            response = unready_response(
+                f"Service {name!r} is {self.state}: {what}. Run `dockyard service logs {name}` "
+                "(or service.get_logs()) to see why.",
+                retry_after=retry,
+                state=self.state,
+            )
+        else:
+            wait_s = _startup_wait(spec)
+            if now - self.unserved_since < wait_s:
+                return
+            response = unready_response(
+                "The service is starting: the scoring script's init() has not finished within "
+                f"{wait_s:g} s (DOCKYARD_STARTUP_REQUEST_WAIT_S). Retry after the Retry-After "
+                "seconds.",
+                state=self.state,
+            )
+        answer_waiting(self.sock, response)
 
     def probe(self) -> None:
         gen = self.current
@@ -561,6 +634,15 @@ class Supervisor:
                 f"The server process is running but /health/ready did not answer {self.probe_failures} "
                 "times in a row (a run() or init() may be blocking the server). See get_logs().",
             )
+
+
+def _startup_wait(spec: DeploymentSpec | None) -> float:
+    """How long a connection may wait for a starting server (the server's own setting)."""
+    raw = (spec.env if spec else {}).get("DOCKYARD_STARTUP_REQUEST_WAIT_S")
+    try:
+        return float(raw) if raw else DEFAULT_STARTUP_REQUEST_WAIT_S
+    except ValueError:
+        return DEFAULT_STARTUP_REQUEST_WAIT_S
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,11 +7,10 @@ and see the change; ``update()`` to new models or environment on the same port; 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from dockyard.errors import DeploymentError
-from dockyard.targets.base import FAILED, HEALTHY, TargetStatus
+from dockyard.targets.base import FAILED, TargetStatus
 from dockyard.targets.local import LocalTarget
 from dockyard.webservice import keys, records
 from dockyard.webservice.base import Webservice
@@ -39,7 +38,7 @@ class LocalWebservice(Webservice):
     def _target_status(self) -> TargetStatus:
         return LocalTarget().status(self.name, self._service_dir())
 
-    def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
+    def _read_logs(self, num_lines: int) -> str:  # get_logs() (base) adds request_id
         return LocalTarget().logs(self.name, self._service_dir(), num_lines)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -86,22 +85,24 @@ class LocalWebservice(Webservice):
         def progress(message: str) -> None:
             records.save(self.workspace, self._record, event=f"{what}: {message}")
 
-        before = target.status(self.name, service_dir)
         spec = prepare(
             self.workspace, self.name, models, inference_config, config, service_dir, port, progress
         )
         if config.auth_enabled:
             primary, secondary = keys.ensure(self.workspace, self.name)
             keys.write_file(service_dir / keys.KEYS_FILE, primary, secondary)
-        target.update(spec)
-        result = self._wait_for_switch(target, before.generation)
+        revision = target.update(spec)
+        result = target.wait_for_revision(self.name, service_dir, revision, SWITCH_TIMEOUT_SECONDS)
         if result.get("state") == FAILED:
-            prune_app_roots(
-                service_dir, keep={p for p in service_dir.glob("app-*") if p != spec.app_root}
-            )
+            if result.get("previous_serving"):
+                prune_app_roots(
+                    service_dir, keep={p for p in service_dir.glob("app-*") if p != spec.app_root}
+                )
+                outcome = "the previous version keeps serving"
+            else:
+                outcome = "no version of it is serving now"
             raise DeploymentError(
-                f"{what} of service {self.name!r} failed; the previous version keeps serving.\n"
-                f"{result.get('error') or ''}",
+                f"{what} of service {self.name!r} failed; {outcome}.\n{result.get('error') or ''}",
                 step=what,
                 hint="fix the script or environment and try again; service.get_logs() has the full log",
             )
@@ -115,26 +116,6 @@ class LocalWebservice(Webservice):
         prune_app_roots(service_dir, keep={spec.app_root})
         if wait:
             self.wait_for_deployment()
-
-    def _wait_for_switch(self, target: LocalTarget, old_generation: int) -> dict[str, Any]:
-        deadline = time.monotonic() + SWITCH_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            status = target.status(self.name, self._service_dir())
-            update = status.details.get("update") or {}
-            if update.get("generation", 0) > old_generation and update.get("state") in (
-                HEALTHY,
-                FAILED,
-            ):
-                return update
-            if status.generation > old_generation and status.state == HEALTHY:
-                return {"state": HEALTHY}
-            if not status.details.get("supervisor_alive", True):
-                return {"state": FAILED, "error": status.error}
-            time.sleep(0.02)
-        return {
-            "state": FAILED,
-            "error": f"the new version did not become ready within {SWITCH_TIMEOUT_SECONDS:g} s",
-        }
 
     def start(self) -> None:
         """Start a stopped service again (e.g. after a reboot) from its recorded deployment."""
