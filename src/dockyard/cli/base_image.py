@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, err_console, load_workspace
+from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, load_workspace, note
 
 app = typer.Typer(help="The Python base image images are built on.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def bootstrap(
     client = connect()
     result = bootstrap_base_image(
         client, name, python_version=python, mirror=mirror or DEFAULT_MIRROR, force=force,
-        log=lambda line: err_console.print(line, markup=False, highlight=False),
+        log=note,
     )  # fmt: skip
     set_default_base_image(ws, result.name)
     emit(
@@ -43,7 +43,6 @@ def bootstrap(
         {"name": result.name, "image_id": result.image_id, "python": result.python_version,
          "suite": result.suite, "created": result.created, "seconds": round(result.seconds, 1),
          "workspace_default": True},
-        title="base image",
     )  # fmt: skip
 
 

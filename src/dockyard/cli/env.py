@@ -1,7 +1,7 @@
 """``dockyard env``: register, list and show environments.
 
-A thin skin over :class:`dockyard.Environment`; the JSON keys of ``--output json`` are documented
-in docs/environments.md and stay stable.
+A thin skin over :class:`dockyard.Environment`; the JSON keys of ``--output json`` (camelCase,
+as everywhere in the CLI) are documented in docs/environments.md.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_LIST_COLUMNS = ("name", "version", "python", "packages", "build_hash", "created_at")
+_LIST_COLUMNS = ("name", "version", "python", "packages", "createdTime")
 
 
 def describe(env: Any, *, full: bool = True) -> dict[str, Any]:
-    """The stable JSON shape of one environment (see docs/environments.md)."""
+    """The JSON shape of one environment (see docs/environments.md); the CLI camelCases the keys."""
     conda = env.python.conda_dependencies
     created = env.created_time
     data: dict[str, Any] = {
@@ -43,7 +43,7 @@ def describe(env: Any, *, full: bool = True) -> dict[str, Any]:
         "user_managed": bool(env.python.user_managed_dependencies),
         "build_hash": env.build_hash(),
         "full_hash": env.full_hash(),
-        "created_at": created.isoformat() if hasattr(created, "isoformat") else created,
+        "createdTime": created.isoformat() if hasattr(created, "isoformat") else created,
     }
     if full:
         data["conda_yaml"] = conda.serialize_to_string() if conda else None
@@ -55,10 +55,9 @@ def _row(env: Any) -> dict[str, Any]:
     return {
         "name": data["name"],
         "version": data["version"],
-        "python": data["python_version"] or "",
+        "python": data["python_version"],
         "packages": len(data["conda_packages"]) + len(data["pip_packages"]),
-        "build_hash": data["build_hash"][:12],
-        "created_at": (data["created_at"] or "")[:19].replace("T", " "),
+        "createdTime": data["createdTime"],
     }
 
 
@@ -119,7 +118,7 @@ def register(
         env.docker.base_image = base_image
     ws = load_workspace(workspace)
     registered = env.register(ws)
-    emit(output, describe(registered), title=f"environment {registered.name}")
+    emit(output, describe(registered))
 
 
 @app.command("list")
@@ -162,4 +161,4 @@ def show(
 
     ws = load_workspace(workspace)
     env = Environment.get(ws, name, version)
-    emit(output, describe(env), title=f"environment {env.name}:{env.version}")
+    emit(output, describe(env))

@@ -1,7 +1,8 @@
 """``dockyard image ...``: create, list, show, logs, pull, delete, and the workspace's registry.
 
 A thin skin over :mod:`dockyard.assets.image`. ``--output json`` keys are those of
-``Image.serialize()`` (documented in docs/containers.md).
+``Image.serialize()`` (documented in docs/containers.md); sizes are bytes there, and "763.7 MB"
+only in tables.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, console, emit, load_workspace
+from dockyard.cli.common import (
+    Output,
+    OutputOpt,
+    WorkspaceOpt,
+    emit,
+    human_size,
+    load_workspace,
+    print_json,
+    set_context,
+)
 
 app = typer.Typer(
     help="Container images: create, list, show, logs, pull, delete.", no_args_is_help=True
@@ -25,6 +35,7 @@ COLUMNS = ["id", "creationState", "imageLocation", "modelIds", "size", "createdT
 def _image(workspace: Path | None, ref: str) -> Any:
     from dockyard.assets.image import Image
 
+    set_context(image=ref)
     name, sep, version = ref.rpartition(":")
     ws = load_workspace(workspace)
     if sep and version.isdigit():
@@ -33,10 +44,16 @@ def _image(workspace: Path | None, ref: str) -> Any:
 
 
 def _row(image: Any) -> dict[str, Any]:
-    data = image.serialize()
-    if data.get("size"):
-        data["size"] = f"{data['size'] / 1e6:.1f} MB"
-    return data
+    return dict(image.serialize())
+
+
+def _human(data: Any) -> dict[str, Any]:
+    """Sizes as people read them (JSON keeps the bytes)."""
+    shown = dict(data)
+    for key in ("size", "baseSize"):
+        if key in shown:
+            shown[key] = human_size(shown[key])
+    return shown
 
 
 @app.command()
@@ -70,8 +87,9 @@ def create(
         docker_file=docker_file, base_image=base_image, dependencies=dependency,
     )  # fmt: skip
     image = Image.create(ws, name, models, config)
+    set_context(image=image.id)
     image.wait_for_creation(show_output=not quiet and output == Output.table)
-    emit(output, _row(image), title=image.id)
+    emit(output, _row(image), human=_human)
 
 
 @app.command("list")
@@ -85,7 +103,7 @@ def list_(
     from dockyard.assets.image import Image
 
     images = Image.list(load_workspace(workspace), image_name=name, model_name=model)
-    emit(output, [_row(i) for i in images], columns=COLUMNS, title="images")
+    emit(output, [_row(i) for i in images], columns=COLUMNS, title="images", human=_human)
 
 
 @app.command()
@@ -94,15 +112,17 @@ def show(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output
     image = _image(workspace, ref)
     data = _row(image)
     error = data.pop("error", None) if output == Output.table else None
-    emit(output, data, title=image.id)
+    emit(output, data, human=_human)
     if error:
-        console.print("[bold red]error:[/bold red]")
-        console.print(error, markup=False, highlight=False)
+        typer.echo("error:")
+        typer.echo(str(error).rstrip("\n"))
 
 
 @app.command()
-def logs(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
-    """Print the full build log (kept in the workspace, success or not)."""
+def logs(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
+    """Print the full build log (kept in the workspace, success or not).
+
+    With --output json: {"id", "imageBuildLogUri", "logs"}."""
     from dockyard.errors import NotFoundError
 
     image = _image(workspace, ref)
@@ -110,25 +130,35 @@ def logs(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
     if not image.build_log_path or not path.is_file():
         raise NotFoundError(
             f"Image {image.id} has no build log (looked for {path})",
-            hint="the build may not have started; `dockyard image show` gives its state",
+            hint=f"the build may not have started; `dockyard image show {image.id}` gives its state",
         )
-    sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if output == Output.json:
+        print_json({"id": image.id, "imageBuildLogUri": image.image_build_log_uri, "logs": text})
+    else:
+        sys.stdout.write(text)
 
 
 @app.command()
-def pull(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
+def pull(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Pull the image from the workspace's registry into the local Docker engine."""
     image = _image(workspace, ref)
     image_id = image.pull()
-    typer.echo(f"{image.image_location} {image_id}")
+    if output == Output.json:
+        emit(output, {"id": image.id, "imageLocation": image.image_location, "imageId": image_id})
+    else:
+        typer.echo(f"{image.image_location} {image_id}")
 
 
 @app.command()
-def delete(ref: RefArg, workspace: WorkspaceOpt = None) -> None:
+def delete(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Delete an image version (refused while a service uses it)."""
     image = _image(workspace, ref)
     image.delete()
-    typer.echo(f"deleted {image.id}")
+    if output == Output.json:
+        emit(output, {"id": image.id, "deleted": True})
+    else:
+        typer.echo(f"deleted {image.id}")
 
 
 @app.command()
@@ -158,5 +188,4 @@ def registry(
         output,
         {"address": current.address if current else None,
          "username": current.username if current else None},
-        title="container registry",
     )  # fmt: skip

@@ -29,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     from dockyard.cli.app import build_app
+    from dockyard.cli.common import reset_state
     from dockyard.errors import DockyardError
 
+    reset_state(args)
     app = build_app()
     try:
         app(args=args, prog_name="dockyard", standalone_mode=True)
@@ -45,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(exc: BaseException, code: int) -> int:
-    from dockyard.cli.common import debug_enabled
+    """One message on stderr, in the CLI's words (flags and commands, not Python calls)."""
+    from dockyard.cli.common import debug_enabled, render_error
 
     if debug_enabled() or "--debug" in sys.argv:
         import traceback
 
         traceback.print_exc()
-    print(f"dockyard: error: {exc}", file=sys.stderr)
+    print(f"dockyard: error: {render_error(exc)}", file=sys.stderr)
     return code
 
 

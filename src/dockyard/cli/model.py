@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, load_workspace
+from dockyard.cli.common import (
+    Output,
+    OutputOpt,
+    WorkspaceOpt,
+    emit,
+    human_size,
+    load_workspace,
+    set_context,
+)
 from dockyard.errors import ValidationError
 
 app = typer.Typer(
@@ -16,7 +24,7 @@ app = typer.Typer(
 
 RefArg = Annotated[str, typer.Argument(help="Model NAME or NAME:VERSION (default: latest).")]
 VersionOpt = Annotated[int | None, typer.Option("--version", "-v", help="Model version.")]
-COLUMNS = ["name", "version", "framework", "size", "file_count", "tags", "created_at"]
+COLUMNS = ["id", "framework", "size", "fileCount", "tags", "createdTime"]
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
@@ -49,7 +57,7 @@ def _model(ref: str, version: int | None, workspace: Path | None) -> Any:
 
 
 def row(model: Any, *, files: bool = False) -> dict[str, Any]:
-    """The JSON shape of a model (documented in docs/workspace.md)."""
+    """The JSON shape of a model (documented in docs/workspace.md; names as Model.serialize())."""
     data = {
         "id": model.id,
         "name": model.name,
@@ -58,16 +66,27 @@ def row(model: Any, *, files: bool = False) -> dict[str, Any]:
         "tags": model.tags,
         "properties": model.properties,
         "framework": model.model_framework,
-        "framework_version": model.model_framework_version,
-        "created_at": model.created_time.isoformat(),
+        "frameworkVersion": model.model_framework_version,
+        "createdTime": model.created_time.isoformat(),
         "root": model.root,
-        "is_folder": model.is_folder,
+        "isFolder": model.is_folder,
         "size": model.size,
-        "file_count": model.file_count,
+        "fileCount": model.file_count,
     }
     if files:
         data["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in model.files]
     return data
+
+
+def _human(data: Any) -> dict[str, Any]:
+    """Sizes as people read them; each file on its own line (JSON keeps the bytes)."""
+    shown = dict(data)
+    shown["size"] = human_size(shown.get("size"))
+    if "files" in shown:
+        shown["files"] = "\n".join(
+            f"{f['path']} ({human_size(f['size'])}, sha256 {f['sha256']})" for f in shown["files"]
+        )
+    return shown
 
 
 @app.command()
@@ -100,7 +119,7 @@ def register(
         properties=_pairs(prop, "property"), description=description, model_framework=framework,
         model_framework_version=framework_version, child_paths=child_path,
     )  # fmt: skip
-    emit(output, row(model), title=f"registered {model.id}")
+    emit(output, row(model), human=_human)
 
 
 @app.command("list")
@@ -128,7 +147,7 @@ def list_(
         properties=_filters(prop),
         latest=latest,
     )
-    emit(output, [row(m) for m in models], columns=COLUMNS, title="models")
+    emit(output, [row(m) for m in models], columns=COLUMNS, title="models", human=_human)
 
 
 @app.command()
@@ -141,10 +160,7 @@ def show(
     """Show one model version with its files."""
 
     model = _model(ref, version, workspace)
-    data = row(model, files=True)
-    if output == Output.table:
-        data["files"] = [f"{f['path']} ({f['size']} bytes)" for f in data["files"]]
-    emit(output, data, title=model.id)
+    emit(output, row(model, files=True), human=_human)
 
 
 @app.command()
@@ -228,6 +244,7 @@ def deploy(
     from dockyard.assets.model import Model
     from dockyard.webservice.config import LocalDeploymentConfig, build_config, config_from_file
 
+    set_context(service=name)
     ws = load_workspace(workspace)
     models = []
     for ref in model or []:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, console, emit, load_workspace
+from dockyard.cli.common import (
+    Output,
+    OutputOpt,
+    WorkspaceOpt,
+    cli_advice,
+    emit,
+    err_console,
+    load_workspace,
+    note,
+    print_json,
+    set_context,
+)
 
 app = typer.Typer(
     help="Deployed web services: inspect, call, reload, update, delete.", no_args_is_help=True
@@ -22,11 +35,22 @@ NameArg = Annotated[str, typer.Argument(help="Service name.")]
 def _service(workspace: Path | None, name: str) -> Any:
     from dockyard.webservice.base import Webservice
 
+    set_context(service=name)
     return Webservice(load_workspace(workspace), name)
 
 
+def _serialize(service: Any) -> dict[str, Any]:
+    """``service.serialize()``, its time in ISO 8601 as every other object's."""
+    data = dict(service.serialize())
+    created = data.get("createdTime")
+    if isinstance(created, str):
+        with contextlib.suppress(ValueError):
+            data["createdTime"] = datetime.fromisoformat(created).isoformat()
+    return data
+
+
 def _row(service: Any) -> dict[str, Any]:
-    data = service.serialize()
+    data = _serialize(service)
     return {
         "name": data["name"],
         "computeType": data["computeType"],
@@ -35,6 +59,31 @@ def _row(service: Any) -> dict[str, Any]:
         "restartCount": data["restartCount"],
         "models": data["models"],
     }
+
+
+def _status(service: Any) -> dict[str, Any]:
+    """What a lifecycle command (start, reload, update) reports: the service's state now."""
+    data = _serialize(service)
+    return {
+        "name": data["name"],
+        "computeType": data["computeType"],
+        "state": data["state"],
+        "scoringUri": data["scoringUri"],
+        "port": data["port"],
+        "models": data["models"],
+        "error": data.get("error"),
+    }
+
+
+def _hide_keys(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """Keys given in a deployment config are shown only by `dockyard service keys`."""
+    config = dict(data.get("deploymentConfig") or {})
+    for key in ("primary_key", "secondary_key", "primaryKey", "secondaryKey"):
+        if config.get(key):
+            config[key] = f"(hidden: `dockyard service keys {name}`)"
+    if config:
+        data["deploymentConfig"] = config
+    return data
 
 
 @app.command("list")
@@ -50,15 +99,15 @@ def list_(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> N
 def show(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Everything about one service, including why it is not Healthy."""
     service = _service(workspace, name)
-    data = service.serialize()
+    data = _hide_keys(_serialize(service), name)
     if output == Output.json:
         emit(output, data)
         return
     error = data.pop("error", None)
-    emit(output, {k: v for k, v in data.items() if k != "deploymentConfig"}, title=name)
+    emit(output, {k: v for k, v in data.items() if k != "deploymentConfig"})
     if error:
-        console.print("[bold red]error:[/bold red]")
-        console.print(error, markup=False, highlight=False)
+        typer.echo("error:")
+        typer.echo(str(error).rstrip("\n"))
 
 
 @app.command()
@@ -66,20 +115,42 @@ def logs(
     name: NameArg,
     workspace: WorkspaceOpt = None,
     num_lines: Annotated[int, typer.Option("--num-lines", "-n", help="Lines to show.")] = 5000,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request-id",
+            "-r",
+            help="Only the log lines of this request (its traceback included); "
+            "`dockyard service run` prints the id of a failed request.",
+        ),
+    ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
     ] = False,
+    output: OutputOpt = Output.table,
 ) -> None:
-    """The service's log: start-up banner, requests, print() output, tracebacks."""
+    """The service's log: start-up banner, requests, print() output, tracebacks.
+
+    With --output json: {"name", "requestId", "logs"}; with --follow too, one {"line"} object per
+    line (JSON Lines).
+    """
     service = _service(workspace, name)
-    text = service.get_logs(num_lines=num_lines)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    if request_id is not None:
+        text = service.get_logs(num_lines=num_lines, request_id=request_id)
+    else:
+        text = service.get_logs(num_lines=num_lines)
+    if not text.strip():
+        _say_why_empty(service, request_id)
+    if output == Output.json and not follow:
+        print_json({"name": name, "requestId": request_id, "logs": text})
+        return
+    write = _line_writer(output)
+    write(text)
     if not follow:
         return
     path = service._service_dir() / "server.log"
     if not path.exists():  # not a local process service: poll the target's log
-        _follow_by_polling(service, text)
+        _follow_by_polling(service, text, write)
         return
     with open(path, "rb") as handle:
         handle.seek(0, 2)
@@ -87,15 +158,44 @@ def logs(
             while True:
                 line = handle.readline()
                 if line:
-                    sys.stdout.write(line.decode("utf-8", "replace"))
-                    sys.stdout.flush()
+                    write(line.decode("utf-8", "replace"))
                 else:
                     time.sleep(0.2)
         except KeyboardInterrupt:
             return
 
 
-def _follow_by_polling(service: Any, seen: str) -> None:
+def _line_writer(output: Output) -> Any:
+    def plain(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def lines(text: str) -> None:
+        for line in text.splitlines():
+            sys.stdout.write(json.dumps({"line": line}) + "\n")
+        sys.stdout.flush()
+
+    return lines if output == Output.json else plain
+
+
+def _say_why_empty(service: Any, request_id: str | None) -> None:
+    """No log lines: say why on stderr (a service that failed before its server ran has none)."""
+    state = service.state
+    if request_id is not None:
+        note(
+            f"No log lines of request {request_id} in the last lines of {service.name!r} "
+            f"(state {state}); the whole log: `dockyard service logs {service.name}`"
+        )
+        return
+    error = service.error
+    if error:
+        note(f"Service {service.name!r} has no log lines: it is {state} before its server ran.")
+        note(cli_advice(str(error)).rstrip("\n"))
+    else:
+        note(f"Service {service.name!r} has no log lines yet (state {state}).")
+
+
+def _follow_by_polling(service: Any, seen: str, write: Any) -> None:
     last = seen.splitlines()[-1] if seen.strip() else None
     try:
         while True:
@@ -105,8 +205,7 @@ def _follow_by_polling(service: Any, seen: str) -> None:
             if last is not None and last in lines:
                 start = len(lines) - lines[::-1].index(last)
             for line in lines[start:]:
-                sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+                write(line + "\n")
             if lines:
                 last = lines[-1]
     except KeyboardInterrupt:
@@ -124,25 +223,55 @@ def run(
         Path | None, typer.Option("--input-file", "-i", help="Read the body from a file.")
     ] = None,
     workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
 ) -> None:
-    """Send one scoring request and print the answer."""
+    """Send one scoring request and print the answer.
+
+    The answer is printed as the service returned it (JSON text); --output json prints it as one
+    JSON document (a text answer becomes a JSON string). A failed request prints its request id
+    and the command that shows its log lines.
+    """
+    from dockyard.errors import WebserviceError
+
     if input_file is not None:
         body = input_file.read_text()
     elif data is not None:
         body = data
     else:
         body = sys.stdin.read()
-    result = _service(workspace, name).run(body)
-    typer.echo(json.dumps(result) if not isinstance(result, str) else result)
+    service = _service(workspace, name)
+    try:
+        result = service.run(body)
+    except WebserviceError as exc:
+        request_id = getattr(exc, "request_id", None)
+        if request_id:
+            exc.add_note(f"Request id: {request_id}")  # shown unless the message has it
+            if "request_id" not in (exc.hint or ""):
+                exc.cli_hint = (  # type: ignore[attr-defined]
+                    f"`dockyard service logs {name} --request-id {request_id}` prints that "
+                    "request's log lines and traceback"
+                )
+        raise
+    if output == Output.json:
+        print_json(result)
+    else:
+        typer.echo(json.dumps(result) if not isinstance(result, str) else result)
+
+
+def _lifecycle(output: Output, service: Any, text: str) -> None:
+    if output == Output.json:
+        emit(output, _status(service))
+    else:
+        typer.echo(text)
 
 
 @app.command()
-def reload(name: NameArg, workspace: WorkspaceOpt = None) -> None:
+def reload(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Pick up edits to score.py and the source directory (local services)."""
     service = _service(workspace, name)
-    with console.status(f"reloading {name}"):
+    with err_console.status(f"reloading {name}"):
         service.reload()
-    console.print(f"{name}: {service.state}")
+    _lifecycle(output, service, f"{name}: {service.state}")
 
 
 @app.command()
@@ -154,39 +283,45 @@ def update(
     ] = None,
     ic: Annotated[Path | None, typer.Option("--ic", help="v1 inferenceconfig.json")] = None,
     workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
 ) -> None:
     """Roll out new models or a new inference config without downtime."""
     from dockyard.assets.inference import InferenceConfig
 
     service = _service(workspace, name)
-    inference_config = InferenceConfig.from_file(str(ic)) if ic else None
-    with console.status(f"updating {name}"):
+    inference_config = (
+        InferenceConfig.from_file(str(ic), workspace=service.workspace) if ic else None
+    )
+    with err_console.status(f"updating {name}"):
         service.update(models=model or None, inference_config=inference_config)
-    console.print(f"{name}: {service.state}")
+    _lifecycle(output, service, f"{name}: {service.state}")
 
 
 @app.command()
-def start(name: NameArg, workspace: WorkspaceOpt = None) -> None:
+def start(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Start a stopped service (e.g. after a reboot) from its recorded deployment."""
     service = _service(workspace, name)
     service.start()
     service.wait_for_deployment(show_output=True, timeout_sec=600)
-    console.print(f"{name}: {service.state} at {service.scoring_uri}")
+    _lifecycle(output, service, f"{name}: {service.state} at {service.scoring_uri}")
 
 
 @app.command()
-def stop(name: NameArg, workspace: WorkspaceOpt = None) -> None:
+def stop(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Stop a service's processes (its records stay; `start` brings it back)."""
     service = _service(workspace, name)
     service.stop()
-    console.print(f"{name}: stopped")
+    _lifecycle(output, service, f"{name}: stopped")
 
 
 @app.command()
-def delete(name: NameArg, workspace: WorkspaceOpt = None) -> None:
+def delete(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Stop a service and remove it (its models stay registered)."""
     _service(workspace, name).delete()
-    console.print(f"{name}: deleted")
+    if output == Output.json:
+        emit(output, {"name": name, "deleted": True})
+    else:
+        typer.echo(f"{name}: deleted")
 
 
 @app.command()

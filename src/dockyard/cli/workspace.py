@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, console, emit, load_workspace
+from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, load_workspace
 
 app = typer.Typer(
     help="Workspaces: create one, show it, verify its stored files.", no_args_is_help=True
@@ -18,10 +18,12 @@ def details(ws: Any) -> dict[str, Any]:
     """The JSON shape of a workspace (documented in docs/workspace.md)."""
     from dockyard.store import model_repo
 
-    data = ws.get_details()
+    data = dict(ws.get_details())
+    if "created_at" in data:
+        data["createdTime"] = data.pop("created_at")
     data["models"] = len(model_repo.names(ws.store))
     data["secrets"] = len(ws.get_default_keyvault().list_secrets())
-    return dict(data)
+    return data
 
 
 @app.command()
@@ -62,14 +64,14 @@ def create(
     data = details(ws)
     if write_config:
         data["config"] = str(ws.write_config())
-    emit(output, data, title=f"workspace {name}")
+    emit(output, data)
 
 
 @app.command()
 def show(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Show the workspace the other commands use (name, folder, database, counts)."""
     ws = load_workspace(workspace)
-    emit(output, details(ws), title=f"workspace {ws.name}")
+    emit(output, details(ws))
 
 
 @app.command()
@@ -87,19 +89,19 @@ def verify(
     if output == Output.json:
         emit(output, data)
     else:
-        state = "[green]clean[/green]" if report.ok else "[bold red]DAMAGED[/bold red]"
-        console.print(
+        state = "clean" if report.ok else "DAMAGED"
+        typer.echo(
             f"workspace {ws.name}: {state}: {report.checked} blobs, {report.bytes_checked} bytes checked"
         )
         for sha in report.damaged:
-            console.print(f"  damaged: {sha}")
+            typer.echo(f"  damaged: {sha}")
         for sha in report.missing:
-            console.print(f"  missing: {sha}")
+            typer.echo(f"  missing: {sha}")
         if report.stale_temp:
-            console.print(
+            typer.echo(
                 f"  {len(report.stale_temp)} leftover temporary file(s) from interrupted writes (not damage)"
             )
         if not report.ok:
-            console.print("  What to do: re-register the affected models from their source files.")
+            typer.echo("  What to do: re-register the affected models from their source files.")
     if not report.ok:
         raise typer.Exit(5)

@@ -14,9 +14,9 @@ from dockyard.cli import env as env_cli
 from dockyard.errors import DockyardError, EnvironmentNotFoundError, SpecError
 
 KEYS = {
-    "name", "version", "python_version", "conda_packages", "pip_packages", "pip_options",
-    "channels", "included_files", "base_image", "base_dockerfile", "environment_variables",
-    "user_managed", "build_hash", "full_hash", "created_at",
+    "name", "version", "pythonVersion", "condaPackages", "pipPackages", "pipOptions",
+    "channels", "includedFiles", "baseImage", "baseDockerfile", "environmentVariables",
+    "userManaged", "buildHash", "fullHash", "createdTime",
 }  # fmt: skip
 
 
@@ -50,9 +50,9 @@ def test_register_list_show_in_json(
     code, out, err = run(capsys, "env", "register", "--name", "np", "--file", str(conda), *w)
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == KEYS | {"conda_yaml"}
-    assert data["version"] == 1 and data["python_version"] == "3.11"
-    assert data["conda_packages"] == ["numpy=1.26"] and data["pip_packages"] == ["joblib"]
+    assert set(data) == KEYS | {"condaYaml"}
+    assert data["version"] == 1 and data["pythonVersion"] == "3.11"
+    assert data["condaPackages"] == ["numpy=1.26"] and data["pipPackages"] == ["joblib"]
 
     # identical content: same version; a variable: next version
     assert (
@@ -63,7 +63,7 @@ def test_register_list_show_in_json(
         capsys, "env", "register", "-n", "np", "-f", str(conda), "-e", "MODE=fast", *w
     )
     assert json.loads(out)["version"] == 2
-    assert json.loads(out)["environment_variables"] == {"MODE": "fast"}
+    assert json.loads(out)["environmentVariables"] == {"MODE": "fast"}
     run(capsys, "env", "register", "-n", "reqs", "-f", str(reqs), *w)
 
     code, out, _ = run(capsys, "env", "list", *w)
@@ -79,8 +79,8 @@ def test_register_list_show_in_json(
 
     code, out, _ = run(capsys, "env", "show", "np", "--version", "1", *w)
     shown = json.loads(out)
-    assert shown["version"] == 1 and shown["environment_variables"] == {}
-    assert "numpy=1.26" in shown["conda_yaml"]
+    assert shown["version"] == 1 and shown["environmentVariables"] == {}
+    assert "numpy=1.26" in shown["condaYaml"]
 
 
 def test_tables_for_people(
@@ -93,7 +93,7 @@ def test_tables_for_people(
     code, out, _ = run(capsys, "env", "list", *w)
     assert code == 0 and "tab" in out and "3.11" in out
     code, out, _ = run(capsys, "env", "show", "tab", *w)
-    assert code == 0 and "joblib" in out and "build_hash" in out
+    assert code == 0 and "joblib" in out and "buildHash" in out
 
 
 def test_errors_name_the_input_and_exit_nonzero(

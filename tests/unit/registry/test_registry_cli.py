@@ -36,7 +36,7 @@ def ws_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
 def test_workspace_create_show_verify(ws_path: str, capsys: pytest.CaptureFixture[str]) -> None:
     shown = run_json(capsys, "workspace", "show", "-w", ws_path)
     assert isinstance(shown, dict)
-    assert {"name", "id", "path", "created_at", "database", "models", "secrets"} <= set(shown)
+    assert {"name", "id", "path", "createdTime", "database", "models", "secrets"} <= set(shown)
     report = run_json(capsys, "workspace", "verify", "-w", ws_path)
     assert isinstance(report, dict) and report["ok"] is True and report["damaged"] == []
     code, out, _ = run(capsys, "workspace", "verify", "-w", ws_path)
