@@ -144,7 +144,10 @@ class EngineUnavailableError(DockyardError):
 class WebserviceError(DockyardError):
     """A web service call or operation failed.
 
-    ``status_code`` and ``content`` are set when a scoring endpoint answered with an error.
+    ``status_code`` and ``content`` are set when a scoring endpoint answered with an error, and
+    ``request_id`` names the request (``service.get_logs(request_id=...)`` prints its log lines
+    and traceback). ``state`` is the service's state when the call failed because the service
+    is not running (CrashLoopBackOff, Failed, Stopped ...).
     """
 
     exit_code = 8
@@ -157,11 +160,15 @@ class WebserviceError(DockyardError):
         content: str | bytes | None = None,
         logs: str | None = None,
         hint: str | None = None,
+        request_id: str | None = None,
+        state: str | None = None,
         **details: Any,
     ) -> None:
         self.status_code = status_code
         self.content = content
         self.logs = logs
+        self.request_id = request_id
+        self.state = state
         super().__init__(message, hint=hint, **details)
 
 

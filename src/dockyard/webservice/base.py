@@ -10,10 +10,14 @@ terminal all see the same truth.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import json
+import re
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,10 +45,28 @@ _TARGET_MODULES = {
 
 #: wait_for_deployment gives up on a crash-looping service after this many restarts.
 CRASH_RESTARTS_BEFORE_RAISING = 2
+#: The lifecycle calls that begin an operation (see ``Webservice.__init_subclass__``).
+_OPERATIONS = ("start", "stop", "reload", "update")
+#: How much of the log get_logs(request_id=...) searches.
+REQUEST_LOG_SEARCH_LINES = 200_000
+#: run(): how long to wait for a connection (the answer itself waits up to the scoring timeout).
+CONNECT_TIMEOUT_SECONDS = 10.0
+#: Lines of a service's error shown by run() when the service cannot answer.
+ERROR_TAIL_LINES = 25
 
 
 class Webservice:
-    """A web service in a workspace. Use ``Webservice(ws, name)`` to get an existing one."""
+    """A web service in a workspace. Use ``Webservice(ws, name)`` to get an existing one.
+
+    Each target's class implements the lifecycle calls (``start``, ``stop``, ``reload``,
+    ``update``), ``_target_status()`` and ``_read_logs(num_lines)``. When such a class is defined
+    (``__init_subclass__``), each of its lifecycle calls is wrapped to first record where its
+    operation begins (``records.begin_operation``), so that ``wait_for_deployment(show_output=
+    True)`` shows only that operation's events, and ``start()`` of a service whose deployment
+    failed before anything ran says how to deploy it again.
+    """
+
+    _operation_running: bool = False
 
     _compute_type: ClassVar[str] = "Local"
     _registry: ClassVar[dict[str, type[Webservice]]] = {}
@@ -54,6 +76,10 @@ class Webservice:
         super().__init_subclass__(**kwargs)
         if cls._target_kind:
             Webservice._registry.setdefault(cls._target_kind, cls)
+        for what in _OPERATIONS:
+            method = cls.__dict__.get(what)
+            if method is not None and not getattr(method, "_dockyard_operation", False):
+                setattr(cls, what, _operation(what, method))
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:  # noqa: PYI034
         if cls is not Webservice:
@@ -162,10 +188,54 @@ class Webservice:
         self._record = records.require(self.workspace, self.name)
         self._refresh()
 
-    def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
+    def get_logs(
+        self, num_lines: int = 5000, init: bool = False, request_id: str | None = None
+    ) -> str:
         """The service's log: the server's start-up banner, request lines, your print() output,
-        tracebacks, and dockyard's own supervision lines."""
+        tracebacks, and dockyard's own supervision lines.
+
+        ``request_id`` (the ``x-request-id`` of an answer; ``WebserviceException.request_id``
+        after a failed ``run()``): only that request's lines, its traceback included. A service
+        whose deployment failed before any server ran returns what failed (the step, the error
+        and the last lines of its log).
+        """
+        if request_id is None:
+            text = self._read_logs(num_lines)
+        else:
+            text = request_lines(self._read_logs(REQUEST_LOG_SEARCH_LINES), request_id)
+            text = "".join(text.splitlines(keepends=True)[-num_lines:]) if num_lines else ""
+            if not text:
+                return (
+                    f"[dockyard] no log line of service {self.name!r} carries request id "
+                    f"{request_id} (searched the last {REQUEST_LOG_SEARCH_LINES} lines; the id is "
+                    "the x-request-id header of the answer, and WebserviceException.request_id)\n"
+                )
+        failure = self._failure_before_start()
+        if failure and failure.splitlines()[0] not in text:
+            text += failure
+        return text
+
+    def _read_logs(self, num_lines: int) -> str:  # each target class implements it
+        """The last ``num_lines`` lines of the target's log of this service."""
         raise NotImplementedError
+
+    def _failure_before_start(self) -> str:
+        """The recorded error of a deployment that failed before a server ran, as log lines."""
+        record = records.get(self.workspace, self.name)
+        if record is None or record.state != FAILED or not record.error:
+            return ""
+        when = ""
+        for event in reversed(records.events(self.workspace, self.name)):
+            if event["state"] == FAILED:
+                when = f"{event['at']:%Y-%m-%d %H:%M:%S} "
+                break
+        step = _step_of(record.error)
+        head = (
+            f"{when}[dockyard] the deployment of service {self.name!r} failed"
+            + (f" at step {step}" if step else "")
+            + ", before any server ran (so the server wrote no log); what failed:"
+        )
+        return f"{head}\n{record.error.rstrip()}\n"
 
     # --- waiting --------------------------------------------------------------------------------
     def wait_for_deployment(
@@ -173,28 +243,17 @@ class Webservice:
     ) -> None:
         """Wait until the service is Healthy; raise ``WebserviceException`` if it fails.
 
-        With ``show_output=True`` progress is printed as it happens. A crash-looping service
-        raises after about two restarts (not after an ever-growing back-off) with the traceback.
+        With ``show_output=True`` the events of the operation being waited for (the last deploy,
+        update, reload or start) are printed in order as they happen, none from before it. A
+        crash-looping service raises after about two restarts (not after an ever-growing
+        back-off) with the traceback.
         """
         deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
-        shown = 0
-        history = records.events(self.workspace, self.name)
-        if show_output:
-            for item in history:
-                _print_event(item["state"], item["message"])
-            shown_marks = {(e["state"], e["message"]) for e in history}
-        else:
-            shown_marks = set()
-        first_restart_count: int | None = None
+        progress = _OperationProgress(self) if show_output else None
         while True:
             status = self._refresh()
-            if show_output:
-                for item in status.events[shown:]:
-                    if (item["state"], item["message"]) not in shown_marks:
-                        _print_event(item["state"], item["message"])
-                shown = len(status.events)
-            if first_restart_count is None:
-                first_restart_count = status.restart_count
+            if progress is not None:
+                progress.show(status)
             if status.state == HEALTHY:
                 if show_output:
                     print(f"{self.name}: Healthy at {self.scoring_uri}", file=sys.stderr)
@@ -212,7 +271,8 @@ class Webservice:
                     f"Service {self.name!r} is still {status.state} after {timeout_sec:g} s",
                     step="readiness",
                     log_tail=self.get_logs(num_lines=40),
-                    hint="init() may be slow (wait longer) or stuck; read service.get_logs()",
+                    hint="init() may be slow: wait longer (service.wait_for_deployment("
+                    "timeout_sec=...)), or find where it is stuck in service.get_logs()",
                 )
             time.sleep(0.1)
 
@@ -223,8 +283,78 @@ class Webservice:
             f"Service {self.name!r}: {what}. State: {status.state} "
             f"(restarts: {status.restart_count}).\n{error}",
             step=step,
-            hint="fix the script or configuration, then service.reload() (local) or service.update(); "
-            "full log: service.get_logs()",
+            hint=self._next_step(status),
+            state=status.state,
+        )
+
+    # --- what to do next (SDK calls; the CLI says the same with its commands) ------------------
+    def _next_step(self, status: TargetStatus) -> str:
+        """The call that brings a service in ``status`` back, for an SDK user."""
+        if status.state == STOPPED:
+            return "start it: service.start(), then service.wait_for_deployment()"
+        if status.state == UNHEALTHY and not status.details.get("supervisor_alive", True):
+            return "start it again: service.start(), then service.wait_for_deployment()"
+        if status.state == FAILED:
+            return self._redeploy_hint()
+        roll_out = (
+            "service.reload()"
+            if self.compute_type == "Local"
+            else "service.update(inference_config=inference_config)"
+        )
+        if status.state == CRASH_LOOP:
+            return (
+                f"fix score.py or the model (see the traceback), then {roll_out}; "
+                "everything the server printed: service.get_logs()"
+            )
+        return f"read service.get_logs(), fix what it shows, then {roll_out}"
+
+    def _redeploy_hint(self) -> str:
+        """Deploying again is what fixes a service whose deployment failed: the concrete call."""
+        from dockyard.webservice.deploy import redeploy_call
+
+        step = _step_of(self._record.error or "")
+        what = {
+            "environment": "fix the environment (the requirement named above)",
+            "layout": "fix the entry script or source directory named above",
+        }.get(step or "", "fix what failed (above)")
+        return (
+            f"{what}, then deploy again with the fixed inference_config and the same "
+            f"deployment_config: {redeploy_call(self.name, self._record.model_ids)}; "
+            "what failed, again: service.get_logs()"
+        )
+
+    def _check_startable(self) -> None:
+        """``start()`` of a service whose deployment failed before any server ran has nothing to
+        start: say so, with the call that deploys it again."""
+        if self._record.state != FAILED or self._target_status().state != STOPPED:
+            return
+        raise DeploymentError(
+            f"Service {self.name!r} has nothing to start: its deployment failed before any "
+            f"server ran, so there is no deployment to start again.\n{self._record.error or ''}",
+            step="start",
+            hint=self._redeploy_hint(),
+            state=FAILED,
+        )
+
+    def _raise_if_down(self, status: TargetStatus) -> None:
+        """A service that cannot answer (CrashLoopBackOff, Failed, Stopped) fails run() at once."""
+        if status.state not in (CRASH_LOOP, FAILED, STOPPED):
+            return
+        what = {
+            CRASH_LOOP: "its score.py fails to import or its init() raises, and it is restarted "
+            f"with back-off (restarts: {status.restart_count})",
+            FAILED: "it failed and is not running",
+            STOPPED: "it was stopped",
+        }[status.state]
+        error = _tail_lines(status.error or "", ERROR_TAIL_LINES)
+        if status.state == STOPPED and self._record.state != FAILED:
+            error = ""
+        raise WebserviceError(
+            f"Service {self.name!r} cannot answer run(): it is {status.state}: {what}."
+            + (f"\n{error}" if error else ""),
+            hint=self._next_step(status),
+            state=status.state,
+            logs=status.error,
         )
 
     # --- calling --------------------------------------------------------------------------------
@@ -233,17 +363,22 @@ class Webservice:
 
         ``input_data`` may be a str, bytes, or any JSON-serialisable object; it is sent with
         ``Content-Type: application/json`` (and the primary key when auth is on). Returns the
-        parsed JSON of a 200 answer; raises ``WebserviceException`` with the status and body
-        otherwise.
+        parsed JSON of a 200 answer; raises ``WebserviceException`` with the status, the
+        server's message and the request id (``error.request_id``) otherwise. A service that
+        cannot answer (CrashLoopBackOff, Failed, Stopped) fails at once with its state and error.
         """
         import httpx
 
-        uri = self.scoring_uri
-        if uri is None:
+        status = self._refresh()
+        self._raise_if_down(status)
+        port = status.port or self._record.runtime.get("port")
+        if not port:
             raise WebserviceError(
-                f"Service {self.name!r} has no scoring URI (state {self.state})",
-                hint="deploy or start it first: `dockyard service start NAME`",
+                f"Service {self.name!r} has no scoring URI yet (state {status.state})",
+                hint="wait until it is Healthy: service.wait_for_deployment()",
+                state=status.state,
             )
+        uri = f"http://127.0.0.1:{port}/score"
         if isinstance(input_data, bytes | str):
             body = input_data.encode() if isinstance(input_data, str) else input_data
         else:
@@ -254,29 +389,75 @@ class Webservice:
                     f"input_data is not JSON-serialisable: {exc}",
                     hint="pass a str, bytes, or plain lists/dicts/numbers",
                 ) from None
-        headers = {"Content-Type": "application/json"}
+        request_id = str(uuid.uuid4())
+        headers = {"Content-Type": "application/json", "x-request-id": request_id}
         if self.auth_enabled:
             headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
         timeout = self._record.spec.get("config", {}).get("scoring_timeout_ms", 60_000) / 1000 + 5
         try:
-            response = httpx.post(uri, content=body, headers=headers, timeout=timeout)
+            response = httpx.post(
+                uri,
+                content=body,
+                headers=headers,
+                timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_SECONDS),
+            )
         except httpx.HTTPError as exc:
+            now = self._refresh()
+            self._raise_if_down(now)
+            waited = "no answer" if isinstance(exc, httpx.TimeoutException) else "no connection"
             raise WebserviceError(
-                f"Could not reach service {self.name!r} at {uri}: {exc}",
-                hint=f"check service.state ({self.state}) and service.get_logs()",
+                f"Could not reach service {self.name!r} at {uri} ({waited}: "
+                f"{type(exc).__name__}: {exc}); its state is {now.state}.\n"
+                f"Request id: {request_id}",
+                hint=f"its log lines for this request: service.get_logs(request_id={request_id!r}); "
+                + self._next_step(now),
+                request_id=request_id,
+                state=now.state,
             ) from None
         if response.status_code != 200:
-            raise WebserviceError(
-                f"Received bad response from service {self.name!r}:\n"
-                f"Response Code: {response.status_code}\nHeaders: {dict(response.headers)}\n"
-                f"Content: {response.content!r}",
-                status_code=response.status_code,
-                content=response.content,
-            )
+            raise self._bad_response(response, request_id)
         try:
             return response.json()
         except ValueError:
             return response.text
+
+    def _bad_response(self, response: Any, sent_id: str) -> WebserviceError:
+        """The error of a non-200 answer: status, the server's message, the request id and the
+        call that prints that request's log lines and traceback."""
+        request_id = response.headers.get("x-request-id") or sent_id
+        message, extra = _server_message(response.content)
+        if response.status_code == 503:
+            now = self._refresh()
+            self._raise_if_down(now)
+            retry = response.headers.get("retry-after")
+            return WebserviceError(
+                f"Service {self.name!r} answered 503 (not ready or busy; state {now.state}): "
+                f"{message}\nRequest id: {request_id}",
+                status_code=503,
+                content=response.content,
+                request_id=request_id,
+                state=now.state,
+                headers=dict(response.headers),
+                hint=(f"retry after {retry} s" if retry else "retry in a moment")
+                + "; if it stays so: service.wait_for_deployment() says why",
+            )
+        failed_run = response.headers.get("x-ms-run-function-failed", "").lower() == "true"
+        what = " (run() raised an exception)" if failed_run else ""
+        text = (
+            f"Received bad response from service {self.name!r}: {response.status_code}{what}\n"
+            f"Request id: {request_id}\nServer message: {message}"
+        )
+        if extra:
+            text += f"\n{extra}"
+        return WebserviceError(
+            text,
+            status_code=response.status_code,
+            content=response.content,
+            request_id=request_id,
+            headers=dict(response.headers),
+            hint="this request's log lines and traceback: "
+            f"service.get_logs(request_id={request_id!r})",
+        )
 
     # --- keys -----------------------------------------------------------------------------------
     def get_keys(self) -> tuple[str, str]:
@@ -396,6 +577,120 @@ def _tags_match(have: dict[str, Any], wanted: Any) -> bool:
 
 def _print_event(state: str, message: str | None) -> None:
     print(f"  {state}: {message or ''}", file=sys.stderr, flush=True)
+
+
+class _OperationProgress:
+    """Prints the events of the operation being waited for, once each, in time order.
+
+    Two sources: the store's history (dockyard's steps: environment, layout, start, update ...)
+    after the operation's marker, and the target's own events (the supervisor's restarts,
+    back-off, readiness) since the marker's time. A store event that copies a target event (a
+    state change recorded by a refresh) is not printed twice.
+    """
+
+    def __init__(self, service: Webservice) -> None:
+        record = records.require(service.workspace, service.name)
+        marker = record.runtime.get("operation") or {}
+        self.since = float(marker.get("at") or 0.0)
+        self.pending: list[dict[str, Any]] | None = records.events(
+            service.workspace, service.name, after_id=int(marker.get("after_event") or 0)
+        )
+        self.seen: set[tuple[Any, ...]] = set()
+        self.last_untimed: tuple[str, Any] | None = None
+
+    def show(self, status: TargetStatus) -> None:
+        target = [e for e in status.events if e.get("at") is None or e["at"] >= self.since]
+        copies = {(e.get("state"), e.get("message")) for e in target}
+        items: list[tuple[float, str, Any]] = []
+        if self.pending is not None:
+            for event in self.pending:
+                if (event["state"], event["message"]) in copies:
+                    continue
+                at = event["at"].timestamp() if hasattr(event["at"], "timestamp") else 0.0
+                items.append((at, event["state"], event["message"]))
+            self.pending = None
+        for event in target:
+            key = (event.get("state", ""), event.get("message"))
+            if event.get("at") is None:  # a target that reports only its current condition
+                if key == self.last_untimed:
+                    continue
+                self.last_untimed = key
+                items.append((time.time(), *key))
+            elif (event["at"], *key) not in self.seen:
+                self.seen.add((event["at"], *key))
+                items.append((float(event["at"]), *key))
+        for _at, state, message in sorted(items, key=lambda item: item[0]):
+            _print_event(state, message)
+
+
+def _operation(what: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` (a lifecycle call of a target's class) that first records where it begins."""
+
+    @functools.wraps(method)
+    def call(self: Webservice, *args: Any, **kwargs: Any) -> Any:
+        if self._operation_running:  # nested: reload -> update, update -> wait
+            return method(self, *args, **kwargs)
+        self._record = records.require(self.workspace, self.name)
+        if what == "start":
+            self._check_startable()
+        records.begin_operation(self.workspace, self._record, what)
+        self._operation_running = True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._operation_running = False
+
+    call._dockyard_operation = True  # type: ignore[attr-defined]
+    return call
+
+
+_LOG_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+
+
+def request_lines(text: str, request_id: str) -> str:
+    """The lines of ``text`` (a server log) that belong to request ``request_id``.
+
+    The server tags a request's records with ``rid=<id>`` (its print() and logging lines, the
+    access line, and the ``Encountered Exception (rid=...)`` record); a record's continuation
+    lines (a traceback) follow it without a timestamp and are kept with it.
+    """
+    tag = re.compile(rf"rid={re.escape(request_id)}(?![\w-])")
+    out: list[str] = []
+    keep = False
+    for line in text.splitlines(keepends=True):
+        if _LOG_RECORD_START.match(line):
+            keep = bool(tag.search(line))
+        if keep:
+            out.append(line)
+    return "".join(out)
+
+
+def _server_message(content: bytes) -> tuple[str, str]:
+    """``(message, extra)`` of an error body: azmlinfsrv's ``{"message": ...}`` (plus ``error``
+    and ``traceback`` with debug responses on), or the body's text."""
+    text = content.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        extra = "\n".join(str(data[k]).rstrip() for k in ("error", "traceback") if data.get(k))
+        return data["message"], extra
+    text = text.strip() or "(empty body)"
+    return (text[:2000] + " ...") if len(text) > 2000 else text, ""
+
+
+def _step_of(error: str) -> str | None:
+    """The step a recorded error names (``[environment] ...``)."""
+    match = re.match(r"\[([^\]]+)\]", error)
+    return match.group(1) if match else None
+
+
+def _tail_lines(text: str, count: int) -> str:
+    lines = text.rstrip().splitlines()
+    if len(lines) <= count:
+        return "\n".join(lines)
+    return "...\n" + "\n".join(lines[-count:])
 
 
 __all__ = ["TRANSITIONING", "Webservice"]

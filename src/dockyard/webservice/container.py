@@ -88,7 +88,7 @@ class ContainerWebservice(Webservice):
     def _target_status(self) -> TargetStatus:
         return DockerTarget().status(self.name, self._service_dir())
 
-    def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
+    def _read_logs(self, num_lines: int) -> str:  # get_logs() (base) adds request_id
         """The container's log (all restarts): start-up banner, print() output, tracebacks."""
         return DockerTarget().logs(self.name, self._service_dir(), num_lines)
 

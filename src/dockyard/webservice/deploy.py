@@ -213,7 +213,11 @@ def deploy(
             "config": config.serialize(),
             "inference": _serialize_inference(inference_config),
         },
-        runtime={"service_dir": str(service_dir), "port": port or None},
+        runtime={
+            "service_dir": str(service_dir),
+            "port": port or None,
+            "operation": records.operation_marker(ws, name, "deploy"),
+        },
         model_ids=[f"{n}:{v}" for n, v in (_model_id(m) for m in models)],
         restart_count=0,
         description=config.description,
@@ -234,6 +238,9 @@ def deploy(
         target.deploy(spec)
         prune_app_roots(service_dir, keep={spec.app_root})
     except DockyardError as exc:
+        if isinstance(exc, DeploymentError) and exc.step in ("environment", "layout"):
+            exc.hint = _then_deploy_again(exc.hint, name, record.model_ids)
+            exc.args = (str(exc),)
         record.state, record.error = FAILED, str(exc)
         records.save(ws, record, event=f"failed: {getattr(exc, 'message', exc)}")
         raise
@@ -241,6 +248,24 @@ def deploy(
     record.runtime["port"] = status.port
     records.save(ws, record)
     return Webservice(ws, name)
+
+
+def redeploy_call(name: str, model_ids: list[str]) -> str:
+    """The ``Model.deploy`` call that deploys service ``name`` again with its models (the user
+    passes the fixed ``inference_config`` and the ``deployment_config`` they deployed with)."""
+    models = ", ".join(
+        f"Model(ws, {n!r}, version={v})" for n, _, v in (m.partition(":") for m in model_ids)
+    )
+    return (
+        f"Model.deploy(ws, {name!r}, [{models}], inference_config, deployment_config, "
+        "overwrite=True)"
+    )
+
+
+def _then_deploy_again(hint: str | None, name: str, model_ids: list[str]) -> str:
+    """``hint`` (what to fix) followed by the call that deploys the fixed service."""
+    again = "then deploy again with the fixed inference_config: " + redeploy_call(name, model_ids)
+    return f"{hint.rstrip('. ')}; {again}" if hint else again
 
 
 def _check_port_free(name: str, config: DeploymentConfig, existing: Any) -> None:

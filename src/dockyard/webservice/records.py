@@ -4,6 +4,7 @@ terminal) reads. Every state change is written here with an event in the service
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -126,12 +127,45 @@ def set_state(
         row.events.append(ServiceEventRow(state=state, message=message))
 
 
-def events(ws: Workspace, name: str) -> list[dict[str, Any]]:
+def events(ws: Workspace, name: str, after_id: int = 0) -> list[dict[str, Any]]:
+    """The service's history, oldest first (only the events after event ``after_id``)."""
     with ws.store.session() as session:
         row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
         if row is None:
             return []
-        return [{"at": e.at, "state": e.state, "message": e.message} for e in row.events]
+        return [
+            {"id": e.id, "at": e.at, "state": e.state, "message": e.message}
+            for e in sorted(row.events, key=lambda e: e.id)
+            if e.id > after_id
+        ]
+
+
+def last_event_id(ws: Workspace, name: str) -> int:
+    """The id of the service's newest event (0 when it has none)."""
+    with ws.store.session() as session:
+        row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
+        if row is None or not row.events:
+            return 0
+        return max(e.id for e in row.events)
+
+
+def operation_marker(ws: Workspace, name: str, what: str) -> dict[str, Any]:
+    """Where an operation (deploy, update, reload, start, stop) begins in the service's history:
+    its name, the time it began and the newest event before it. Kept in the record's runtime as
+    ``operation``, so ``wait_for_deployment(show_output=True)`` in any process shows only the
+    events of the operation it waits for."""
+    return {"what": what, "at": time.time(), "after_event": last_event_id(ws, name)}
+
+
+def begin_operation(ws: Workspace, record: ServiceRecord, what: str) -> dict[str, Any]:
+    """Record that ``what`` begins now, on ``record`` and in the store (nothing else changes)."""
+    marker = operation_marker(ws, record.name, what)
+    record.runtime["operation"] = marker
+    with ws.store.session() as session:
+        row = session.scalar(select(ServiceRow).where(ServiceRow.name == record.name))
+        if row is not None:
+            row.runtime = {**(row.runtime or {}), "operation": marker}
+    return marker
 
 
 def remove(ws: Workspace, name: str) -> None:
