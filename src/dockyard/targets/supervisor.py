@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.server.failure_report import start_failure_report
 from dockyard.server.settings import DEFAULT_STARTUP_REQUEST_WAIT_S
 from dockyard.server.unready import answer_waiting, unready_response
 from dockyard.targets import warm
@@ -399,7 +400,10 @@ class Supervisor:
         except OSError:
             text = ""
         lines = [line for line in text.splitlines() if " [dockyard] " not in line]
-        log_tail = "\n".join(lines[-TAIL_LINES_IN_ERROR:]).rstrip()
+        # the traceback once, the summary and the model-folder listing (not the banner)
+        log_tail = start_failure_report("\n".join(lines)) or (
+            "\n".join(lines[-TAIL_LINES_IN_ERROR:]).rstrip()
+        )
         if code == INIT_FAILED_EXIT:
             head = "The entry script failed to import or its init() raised (exit code 3)."
         elif code < 0:
