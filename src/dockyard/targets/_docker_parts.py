@@ -16,6 +16,7 @@ import contextlib
 import http.client
 import os
 import shutil
+import socket
 import subprocess
 import time
 from typing import Any
@@ -109,29 +110,94 @@ def holder_ip(client: Any, holder: str) -> str | None:
     return address or None
 
 
-def redirect(client: Any, holder: str, to_port: int, replace: bool = False) -> bool:
-    """Point new connections to 5001 at ``to_port`` in the holder's namespace (True if done).
+def _nat(client: Any, holder: str) -> list[str]:
+    """The command prefix that runs ``iptables -t nat`` inside the holder's network namespace."""
+    pid = int(client.containers.get(holder).attrs["State"]["Pid"])
+    if pid <= 0:
+        raise ValueError(f"container {holder} is not running")
+    return ["nsenter", f"--net=/proc/{pid}/ns/net", "iptables", "-w", "-t", "nat"]
 
-    The first switch appends the rule; later ones replace it in one step (``-R``), so there
-    is no moment without a rule. Open connections keep their conntrack entry (old server)."""
+
+def _iptables(command: list[str]) -> str:
+    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=30)
+    return done.stdout
+
+
+def redirect(client: Any, holder: str, to_port: int) -> bool:
+    """Make new connections to 5001 reach ``to_port`` in the holder's namespace (True if done).
+
+    Idempotent: afterwards there is exactly one REDIRECT rule (none for ``to_port`` 5001), however
+    many times this runs. An existing rule is replaced in one step (``-R``), so there is no
+    moment without a rule; open connections keep their conntrack entry (old server)."""
     try:
-        pid = int(client.containers.get(holder).attrs["State"]["Pid"])
-        base = ["nsenter", f"--net=/proc/{pid}/ns/net", "iptables", "-w", "-t", "nat"]
-        rule = [
-            "-p",
-            "tcp",
-            "--dport",
-            str(PORTS[0]),
-            "-j",
-            "REDIRECT",
-            "--to-ports",
-            str(to_port),
+        base = _nat(client, holder)
+        listed = _iptables([*base, "-S", "PREROUTING"]).splitlines()
+        rules = [line for line in listed if line.startswith("-A PREROUTING")]
+        ours = [
+            (number, line)
+            for number, line in enumerate(rules, start=1)
+            if "REDIRECT" in line and f"--dport {PORTS[0]} " in line
         ]
-        action = ["-R", "PREROUTING", "1"] if replace else ["-A", "PREROUTING"]
-        subprocess.run([*base, *action, *rule], check=True, capture_output=True, timeout=30)
+        keep = 0
+        if to_port != PORTS[0]:
+            keep = 1
+            rule = ["-p", "tcp", "--dport", str(PORTS[0]), "-j", "REDIRECT", "--to-ports", str(to_port)]  # fmt: skip
+            if not ours:
+                _iptables([*base, "-A", "PREROUTING", *rule])
+            elif not ours[0][1].endswith(f"--dport {PORTS[0]} -j REDIRECT --to-ports {to_port}"):
+                _iptables([*base, "-R", "PREROUTING", str(ours[0][0]), *rule])
+        for number, _line in reversed(ours[keep:]):  # duplicates (every rule, for 5001)
+            _iptables([*base, "-D", "PREROUTING", str(number)])
     except (OSError, subprocess.SubprocessError, KeyError, ValueError):
         return False
     return True
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Can a listening socket bind ``host:port`` now?"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free now (the kernel's choice), for a holder to publish for good."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def is_port_conflict(exc: Exception) -> bool:
+    """Did the engine refuse a container because its host port is taken?"""
+    text = str(getattr(exc, "explanation", None) or exc).lower()
+    return any(
+        marker in text
+        for marker in ("port is already allocated", "address already in use", "bind for")
+    )
+
+
+def port_holders(client: Any, port: int) -> list[str]:
+    """``<scope>/<service>`` of every dockyard holder container that publishes ``port``."""
+    found = []
+    with contextlib.suppress(Exception):
+        for container in client.containers.list(
+            all=True, filters={"label": "dockyard.role=holder"}
+        ):
+            bindings = (container.attrs.get("HostConfig", {}).get("PortBindings") or {}).values()
+            published = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).values()
+            ports = {
+                str(b.get("HostPort"))
+                for group in [*bindings, *published]
+                for b in group or []
+                if b.get("HostPort")
+            }
+            if str(port) in ports and container.status in ("running", "restarting"):
+                found.append(str(container.labels.get("dockyard.service") or container.name))
+    return found
 
 
 def history(client: Any, container_id: str, created: str | None) -> tuple[list[int], int]:

@@ -38,16 +38,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import DeploymentError
+from dockyard.errors import ConflictError, DeploymentError
 from dockyard.targets._docker_parts import (
     _GIB,
     PORTS,
     can_switch,
     crash_text,
+    free_port,
     history,
     http_ready,
+    is_port_conflict,
     logs_of,
     oom_text,
+    port_holders,
+    port_is_free,
     probe_code,
     redirect,
     wait_ready,
@@ -70,6 +74,9 @@ INIT_FAILED_EXIT = 3
 #: After the switch, the old server keeps listening this long so its accept queue drains.
 DRAIN_SECONDS = 0.3
 STOP_GRACE_SECONDS = 10
+#: How many free ports a holder tries when another program takes the chosen one first.
+HOLDER_PORT_ATTEMPTS = 5
+PORT_HINT = "choose another port in deploy_configuration(port=...), or omit it to get a free one"
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ class ContainerSpec:
         data["service_dir"] = str(self.service_dir)
         data["keys_dir"] = str(self.keys_dir) if self.keys_dir else None
         return data
+
+
+def _holder_name(spec: ContainerSpec) -> str:
+    return f"dockyard-{spec.scope}-{spec.name}"
 
 
 def _read(service_dir: Path) -> dict[str, Any]:
@@ -124,28 +135,60 @@ class DockerTarget:
 
     # --- lifecycle ------------------------------------------------------------------------------
     def deploy(self, spec: ContainerSpec) -> None:
-        """Start a service (replacing any containers of the same service)."""
+        """Start a service (replacing any containers of the same service).
+
+        A taken ``host_port`` is refused before any container is made, naming the dockyard
+        service that holds it when there is one. Without ``host_port``, the holder publishes a
+        port that is free now, for good: it stays the same across ``stop``/``start``.
+        """
         import docker.errors
 
-        self.delete(spec.name, spec.service_dir, keep_dir=True)
+        self.delete(spec.name, spec.service_dir, keep_dir=True, scope=spec.scope)
+        if spec.host_port and not port_is_free(spec.host_port):
+            raise ConflictError(
+                f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
+                f"{self.port_owner(spec.host_port, spec.scope)}",
+                hint=PORT_HINT,
+            )
+        # Recorded before any container exists, so that delete() finds what a failed start left.
+        _write(spec.service_dir, {"holder": _holder_name(spec), "spec": spec.to_json()})
         try:
             holder = self._start_holder(spec)
             port = self._published_port(holder)
             server = self._start_server(spec, holder.name, generation=1, inner_port=PORTS[0])
         except docker.errors.APIError as exc:
-            self.delete(spec.name, spec.service_dir, keep_dir=True)
+            self.delete(spec.name, spec.service_dir, keep_dir=True, scope=spec.scope)
+            if spec.host_port and is_port_conflict(exc):
+                raise DeploymentError(
+                    f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
+                    f"{self.port_owner(spec.host_port, spec.scope)} (the engine said: "
+                    f"{exc.explanation or exc})",
+                    step="start container",
+                    hint=PORT_HINT,
+                ) from None
             raise DeploymentError(
                 f"The engine refused to start service {spec.name!r} from {spec.image}: "
                 f"{exc.explanation or exc}",
                 step="start container",
-                hint="a port taken by another program is the usual cause: pick another port, "
-                "or free it",
+                hint="read the engine's reason above; `docker info` shows whether the engine is healthy",
             ) from None
         _write(
             spec.service_dir,
             {"holder": holder.name, "server": server.name, "generation": 1,
              "inner_port": PORTS[0], "host_port": port, "spec": spec.to_json()},
         )  # fmt: skip
+
+    def port_owner(self, port: int, scope: str) -> str:
+        """Who holds ``port``: "port N is held by dockyard service 'x' (...)" or another program."""
+        for owner in port_holders(self.client, port):
+            owner_scope, _sep, service = owner.rpartition("/")
+            if owner_scope == scope:
+                return f"port {port} is held by dockyard service {service!r} (dockyard service show {service})"
+            return (
+                f"port {port} is held by dockyard service {service!r} of another workspace "
+                f"(workspace id {owner_scope}...; its container is dockyard-{owner_scope}-{service})"
+            )
+        return f"port {port} is held by another program (not a dockyard container service)"
 
     def update(self, spec: ContainerSpec, on_event: Any = None) -> dict[str, Any]:
         """Start ``spec`` beside the running version, switch when it is ready, stop the old one.
@@ -169,9 +212,7 @@ class DockerTarget:
             self._remove(new.name)
             raise
         result: dict[str, Any]
-        if can_switch() and redirect(
-            self.client, state["holder"], new_port, replace=old_port != PORTS[0]
-        ):
+        if can_switch() and redirect(self.client, state["holder"], new_port):
             time.sleep(DRAIN_SECONDS)
             self._remove(old_server, grace=STOP_GRACE_SECONDS)
             result = {"switch": "nat", "gap_seconds": 0.0}
@@ -203,42 +244,78 @@ class DockerTarget:
             with contextlib.suppress(Exception):
                 self.client.containers.get(state[key]).stop(timeout=STOP_GRACE_SECONDS)
 
-    def start(self, name: str, service_dir: Path) -> None:
-        """Start a stopped service again: holder (same port), NAT rule, server."""
+    def start(self, name: str, service_dir: Path) -> int:
+        """Start a stopped service again: holder (same port), NAT rule, server. Returns the
+        published port.
+
+        Idempotent: a running service is left as it is (one NAT rule, however many starts). A
+        holder made by an older dockyard, whose port the engine picks at each start, gets its
+        new port recorded here."""
+        import docker.errors
+
         state = _read(service_dir)
-        if not state:
+        if not state.get("server"):
             raise DeploymentError(
                 f"Service {name!r} has no containers on this engine ({service_dir / STATE_FILE} is missing)",
                 step="start",
-                hint="deploy it again",
+                hint="deploy it again (overwrite=True)",
             )
-        import docker.errors
-
         try:
-            self.client.containers.get(state["holder"]).start()
-            if int(state["inner_port"]) != PORTS[0]:
-                redirect(self.client, state["holder"], int(state["inner_port"]))
-            self.client.containers.get(state["server"]).start()
+            holder = self.client.containers.get(state["holder"])
+            server = self.client.containers.get(state["server"])
+            holder_was_running = holder.status == "running"
+            if not holder_was_running:
+                holder.start()
+            port = self._published_port(holder)
+            if port != state.get("host_port"):
+                state["host_port"] = port
+                _write(service_dir, state)
+            inner = int(state["inner_port"])
+            if inner != PORTS[0] or holder_was_running:
+                redirect(self.client, state["holder"], inner)
+            if server.status in ("running", "restarting"):
+                if not holder_was_running:  # it runs in the old holder's (gone) network namespace
+                    server.restart(timeout=STOP_GRACE_SECONDS)
+            else:
+                server.start()
         except docker.errors.NotFound as exc:
             raise DeploymentError(
                 f"A container of service {name!r} was removed from the engine: {exc.explanation}",
                 step="start",
                 hint="deploy the service again (overwrite=True)",
             ) from None
+        except docker.errors.APIError as exc:
+            host_port, scope = state.get("host_port"), str(state.get("spec", {}).get("scope"))
+            why = ""
+            if host_port and is_port_conflict(exc):
+                why = f": {self.port_owner(int(host_port), scope)}"
+            raise DeploymentError(
+                f"The engine could not start service {name!r}{why} ({exc.explanation or exc})",
+                step="start",
+                hint=PORT_HINT if why else "read the engine's reason above",
+            ) from None
+        return port
 
-    def delete(self, name: str, service_dir: Path, keep_dir: bool = False) -> None:
-        """Remove every container of the service (found by its labels and recorded names)."""
+    def delete(
+        self, name: str, service_dir: Path, keep_dir: bool = False, scope: str | None = None
+    ) -> None:
+        """Remove every container of the service, in any state (found by its labels and its
+        recorded names), and its state file (the whole folder unless ``keep_dir``)."""
         state = _read(service_dir)
         names = {state.get("server"), state.get("holder")}
-        scope = (state.get("spec") or {}).get("scope")
+        scope = scope or (state.get("spec") or {}).get("scope")
         if scope:
+            names.add(f"dockyard-{scope}-{name}")
             for container in self.client.containers.list(
                 all=True, filters={"label": f"dockyard.service={scope}/{name}"}
             ):
                 names.add(container.name)
-        for item in filter(None, names):
-            self._remove(item)
-        if not keep_dir:
+        for item in sorted(filter(None, names), key=lambda n: n == state.get("holder")):
+            self._remove(item)  # servers first: they use the holder's network namespace
+        if keep_dir:
+            with contextlib.suppress(FileNotFoundError):
+                (service_dir / STATE_FILE).unlink()
+        else:
             shutil.rmtree(service_dir, ignore_errors=True)
 
     # --- reading --------------------------------------------------------------------------------
@@ -246,7 +323,7 @@ class DockerTarget:
         import docker.errors
 
         state = _read(service_dir)
-        if not state:
+        if not state.get("server"):
             return TargetStatus(state=STOPPED, error=f"service {name!r} has no containers here")
         port = state.get("host_port")
         try:
@@ -321,12 +398,28 @@ class DockerTarget:
 
     # --- helpers --------------------------------------------------------------------------------
     def _start_holder(self, spec: ContainerSpec) -> Any:
-        name = f"dockyard-{spec.scope}-{spec.name}"
+        """The holder, publishing ``spec.host_port`` or a port free now. The engine would pick
+        a new port at every start of a holder published without one, so a port is always
+        chosen here (again, a few times, when another program takes it first)."""
+        import docker.errors
+
+        if spec.host_port:
+            return self._run_holder(spec, spec.host_port)
+        for attempt in range(HOLDER_PORT_ATTEMPTS):
+            try:
+                return self._run_holder(spec, free_port())
+            except docker.errors.APIError as exc:
+                self._remove(_holder_name(spec))
+                if not is_port_conflict(exc) or attempt == HOLDER_PORT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _run_holder(self, spec: ContainerSpec, port: int) -> Any:
         return self.client.containers.run(
             spec.image,
             ["python", "-c", "import signal; signal.pause()"],
-            name=name, detach=True, user="dockyard",
-            ports={f"{PORTS[0]}/tcp": ("127.0.0.1", spec.host_port or None)},
+            name=_holder_name(spec), detach=True, user="dockyard",
+            ports={f"{PORTS[0]}/tcp": ("127.0.0.1", port)},
             labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "holder"},
             restart_policy={"Name": "unless-stopped"},
             mem_limit=64 * 1024**2, healthcheck={"test": ["NONE"]},

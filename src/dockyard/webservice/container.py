@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import ConflictError, DeploymentError, DockyardError, ValidationError
 from dockyard.targets.base import FAILED, TRANSITIONING, TargetStatus
-from dockyard.targets.docker import ContainerSpec, DockerTarget
+from dockyard.targets.docker import PORT_HINT, ContainerSpec, DockerTarget
 from dockyard.webservice import keys, records
 from dockyard.webservice.base import Webservice
 from dockyard.webservice.config import (
@@ -153,7 +153,12 @@ class ContainerWebservice(Webservice):
         _roll_out(self, image, self._config(), "reload", _serialized(own))
 
     def start(self) -> None:
-        DockerTarget().start(self.name, self._service_dir())
+        """Start a stopped service on its recorded port (a running one is left as it is)."""
+        port = DockerTarget().start(self.name, self._service_dir())
+        if port != self._record.runtime.get("port"):
+            self._record.runtime["port"] = port
+            self._event(f"start: container published on 127.0.0.1:{port}")
+        self._refresh()
 
     def stop(self) -> None:
         DockerTarget().stop(self.name, self._service_dir())
@@ -161,7 +166,7 @@ class ContainerWebservice(Webservice):
 
     def delete(self) -> None:
         """Remove the service's containers and records (its image and models stay)."""
-        DockerTarget().delete(self.name, self._service_dir())
+        DockerTarget().delete(self.name, self._service_dir(), scope=_scope(self.workspace))
         if self.auth_enabled:
             keys.forget(self.workspace, self.name)
         records.remove(self.workspace, self.name)
@@ -268,6 +273,11 @@ def _local_image(image: Image) -> str:
     return reference
 
 
+def _scope(ws: Workspace) -> str:
+    """The workspace's part of container names and labels (dockyard-<scope>-<service>)."""
+    return ws.id[:8] or "local"
+
+
 def _spec(
     ws: Workspace, name: str, image: Image, config: DeploymentConfig, port: int
 ) -> ContainerSpec:
@@ -287,7 +297,7 @@ def _spec(
     limits = config if isinstance(config, ContainerDeploymentConfig) else None
     return ContainerSpec(
         name=name, service_dir=service_dir, image=_local_image(image),
-        scope=ws.id[:8] or "local", env=env, host_port=port,
+        scope=_scope(ws), env=env, host_port=port,
         cpu_cores=limits.cpu_cores if limits else None,
         memory_gb=limits.memory_gb if limits else None,
         keys_dir=keys_dir, labels={"dockyard.image": image.id},
@@ -333,8 +343,9 @@ def deploy_container(
     """``Model.deploy`` with a container (or ``LocalWebservice`` + ``docker=True``) config:
     build or reuse the image, then run it (see :func:`deploy_from_image`)."""
     records.check_service_name(name)
-    _check_name_free(ws, name, config, overwrite)
     DockerTarget().client  # noqa: B018 - an unreachable engine fails now, with how to start one
+    _check_port(ws, name, config, overwrite)
+    _check_name_free(ws, name, config, overwrite)
     record = _new_record(
         ws, name, config, [f"{m.name}:{m.version}" if not isinstance(m, str) else m for m in models]
     )
@@ -367,10 +378,52 @@ def deploy_from_image(
             "or LocalWebservice.deploy_configuration(docker=True)",
             hint="for a local process service, use Model.deploy with an InferenceConfig",
         )
-    _check_name_free(workspace, name, config, overwrite)
     image._require_succeeded("deploy")
+    _check_port(workspace, name, config, overwrite)
+    _check_name_free(workspace, name, config, overwrite)
     record = _new_record(workspace, name, config, image.model_ids)
     return _run(workspace, record, image, config, image._record.spec.get("inference") or {})
+
+
+def _check_port(ws: Workspace, name: str, config: DeploymentConfig, overwrite: bool) -> None:
+    """A taken port is refused before anything is recorded or replaced, naming its holder."""
+    from dockyard.targets._docker_parts import port_holders, port_is_free
+
+    port = config.port
+    if not port:
+        return
+    existing = records.get(ws, name)
+    replacing = existing is not None and (
+        overwrite or (config.target == "local" and existing.target in ("docker", "local"))
+    )
+    if existing is not None and not replacing:
+        return  # the name is taken: _check_name_free says so
+    if existing is not None and existing.runtime.get("port") == port:
+        return  # the service being replaced holds it
+    target = DockerTarget()
+    if port_is_free(port) and not port_holders(target.client, port):
+        return
+    raise ConflictError(
+        f"Service {name!r} cannot use 127.0.0.1:{port}: {port_owner(ws, port, exclude=name)}",
+        hint=PORT_HINT,
+    )
+
+
+def port_owner(ws: Workspace, port: int, exclude: str | None = None) -> str:
+    """Who holds ``port`` (taken): "port N is held by dockyard service 'x' (dockyard service show
+    x)", else "... by another program". Container services are found on the engine, services of
+    other targets in the workspace's records."""
+    owner = DockerTarget().port_owner(port, _scope(ws))
+    if "dockyard service" in owner:
+        return owner
+    for record in records.list_all(ws):
+        if (
+            record.name != exclude
+            and record.runtime.get("port") == port
+            and record.state not in (FAILED, "Stopped")
+        ):
+            return f"port {port} is held by dockyard service {record.name!r} (dockyard service show {record.name})"
+    return owner
 
 
 def _check_name_free(ws: Workspace, name: str, config: DeploymentConfig, overwrite: bool) -> None:
@@ -418,8 +471,11 @@ def _run(
         target.deploy(spec)
     except DockyardError as exc:
         with contextlib.suppress(Exception):
-            target.delete(record.name, Path(record.runtime["service_dir"]), keep_dir=True)
+            target.delete(
+                record.name, Path(record.runtime["service_dir"]), keep_dir=True, scope=_scope(ws)
+            )
         record.state, record.error = FAILED, str(exc)
+        record.runtime["port"] = None  # nothing of this service listens: no scoring URI
         records.save(ws, record, event=f"failed: {getattr(exc, 'message', exc)}")
         raise
     status = target.status(record.name, Path(record.runtime["service_dir"]))

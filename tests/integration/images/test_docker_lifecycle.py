@@ -6,7 +6,10 @@ nothing behind."""
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,9 @@ import httpx
 import pytest
 
 from dockyard import InferenceConfig, LocalWebservice, Model, Webservice
+from dockyard.errors import ConflictError, DeploymentError
 from dockyard.webservice import records
+from dockyard.webservice.container import AciWebservice
 
 from .conftest import ENV_YML, SCORE, test_sample
 
@@ -85,3 +90,107 @@ def test_reload_uses_the_services_own_project_when_the_image_was_shared(
     services["svc-a"].reload()
     assert services["svc-a"].run(test_sample)["version"] == 1
     assert services["svc-b"].run(test_sample)["version"] == 2
+
+
+def test_stop_start_keeps_the_port_and_start_is_idempotent(
+    ws: Any, project: Path, made: Any, docker_client: Any
+) -> None:
+    """Item 6: a service deployed without a port keeps its scoring URI across stop/start, comes
+    back Healthy quickly, and starting it again (or twice) adds no second NAT rule."""
+    made["services"].append("restarts")
+    model = Model.register(ws, model_path="model.json", model_name="summer")
+    inference = InferenceConfig(entry_script="score.py", conda_file="myenv.yml")
+    service = Model.deploy(ws, "restarts", [model], inference, AciWebservice.deploy_configuration())
+    service.wait_for_deployment(timeout_sec=300)
+    uri = service.scoring_uri
+    assert uri and _score(uri)["version"] == 1
+    nat = shutil.which("nsenter") and shutil.which("iptables")
+    service.update()  # the second server runs on an inner port reached through the NAT rule
+    if nat:
+        assert len(_nat_rules(docker_client, service)) == 1
+
+    for _round in range(2):
+        service.stop()
+        assert service.state == "Stopped"
+        started = time.monotonic()
+        service.start()
+        service.wait_for_deployment(timeout_sec=60)
+        assert time.monotonic() - started < 60
+        assert Webservice(ws, "restarts").scoring_uri == uri
+        assert _score(uri)["result"] == [110, 110]
+        if nat:
+            assert len(_nat_rules(docker_client, service)) == 1
+
+    holder = service._target_status().details["holder"]
+    holder_id = docker_client.containers.get(holder).id
+    service.start()  # already running: nothing changes
+    service.start()
+    assert service.state == "Healthy" and service.scoring_uri == uri
+    assert docker_client.containers.get(holder).id == holder_id
+    assert _score(uri)["version"] == 1
+    if nat:
+        assert len(_nat_rules(docker_client, service)) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_taken_port_names_its_holder_and_delete_leaves_no_container(
+    ws: Any, project: Path, made: Any, docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 7: a port another dockyard service holds is refused before anything is recorded,
+    naming that service; a port another program holds says so; a deploy the engine refuses
+    leaves no container once deleted."""
+    port = _free_port()
+    made["services"].extend(["other", "clash"])
+    model = Model.register(ws, model_path="model.json", model_name="summer")
+    inference = InferenceConfig(entry_script="score.py", conda_file="myenv.yml")
+    other = Model.deploy(
+        ws, "other", [model], inference, AciWebservice.deploy_configuration(port=port)
+    )
+    other.wait_for_deployment(timeout_sec=300)
+
+    for config in (
+        AciWebservice.deploy_configuration(port=port),
+        LocalWebservice.deploy_configuration(port=port, docker=True),
+    ):
+        with pytest.raises(ConflictError) as caught:
+            Model.deploy(ws, "clash", [model], inference, config)
+        message = str(caught.value)
+        assert f"port {port} is held by dockyard service 'other' (dockyard service show other)" in (
+            message
+        ), message
+        assert "another program" not in message
+        assert records.get(ws, "clash") is None
+        assert _containers(docker_client, ws, "clash") == []
+
+    with socket.socket() as squatter:  # a port held by a program that is not dockyard's
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        with pytest.raises(ConflictError) as caught:
+            Model.deploy(
+                ws, "clash", [model], inference, AciWebservice.deploy_configuration(port=taken)
+            )
+        assert f"port {taken} is held by another program" in str(caught.value)
+        assert records.get(ws, "clash") is None
+
+    # The port is taken between the check and the engine's start (a race): the engine refuses,
+    # the Failed record names the holder and shows no scoring URI, delete removes everything.
+    from dockyard.webservice import container
+
+    monkeypatch.setattr(container, "_check_port", lambda *args, **kwargs: None)
+    monkeypatch.setattr("dockyard.targets.docker.port_is_free", lambda *args, **kwargs: True)
+    with pytest.raises(DeploymentError) as caught:
+        Model.deploy(ws, "clash", [model], inference, AciWebservice.deploy_configuration(port=port))
+    assert "dockyard service 'other'" in str(caught.value), str(caught.value)
+    clash = Webservice(ws, "clash")
+    assert clash.state == "Failed" and clash.scoring_uri is None
+    assert _containers(docker_client, ws, "clash") == []
+    clash.delete()
+    assert _containers(docker_client, ws, "clash") == []
+    assert records.get(ws, "clash") is None
+    assert _score(other.scoring_uri)["result"] == [110, 110]  # the holder was never disturbed
