@@ -238,11 +238,13 @@ def deploy(
         target.deploy(spec)
         prune_app_roots(service_dir, keep={spec.app_root})
     except DockyardError as exc:
+        # The record keeps what failed (shown by get_logs() to SDK and CLI users alike); the
+        # exception also says how to deploy again (run() and start() say it from the record).
+        record.state, record.error = FAILED, str(exc)
+        records.save(ws, record, event=f"failed: {getattr(exc, 'message', exc)}")
         if isinstance(exc, DeploymentError) and exc.step in ("environment", "layout"):
             exc.hint = _then_deploy_again(exc.hint, name, record.model_ids)
             exc.args = (str(exc),)
-        record.state, record.error = FAILED, str(exc)
-        records.save(ws, record, event=f"failed: {getattr(exc, 'message', exc)}")
         raise
     status = target.status(name, service_dir)
     record.runtime["port"] = status.port

@@ -240,6 +240,7 @@ def test_after_an_environment_failure_hints_lead_to_a_working_service(
     # get_logs(): what failed, not nothing (the CLI prints the same)
     logs = service.get_logs()
     assert "failed at step environment" in logs and "six==99.0.0" in logs
+    assert "Model.deploy(" not in logs  # the log is shown to CLI users too: no SDK call in it
     shown = _cli(ws, "service", "logs", "envfail")
     assert "six==99.0.0" in shown.stdout + shown.stderr
 
