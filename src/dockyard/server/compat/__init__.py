@@ -1,7 +1,10 @@
-"""Stand-ins for the ``azureml.*`` modules a score.py imports, usable only inside the scoring server.
+"""Stand-ins for the ``azureml.*`` modules a score.py imports, inside a deployment.
 
 The server appends this folder to ``sys.path`` at start-up, after site-packages, so real Azure
-packages win wherever they are installed. What is here:
+packages win wherever they are installed. In the environments dockyard builds (a local service's
+venv, an image's ``/opt/venv``) the runtime's ``.pth`` file appends it too, so any ``python``
+there finds them: the seed's ``python -c "from azureml.core.model import Model; ..."`` debugging
+step. dockyard's own interpreter is left alone. What is here:
 
 * ``azureml.core.model.Model.get_model_path`` (and ``azureml.core.Model``): resolves models in a
   deployment's ``azureml-models/<name>/<version>`` layout as azureml-core does.
