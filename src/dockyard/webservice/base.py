@@ -597,17 +597,18 @@ class _OperationProgress:
         )
         self.seen: set[tuple[Any, ...]] = set()
         self.last_untimed: tuple[str, Any] | None = None
+        self.state: str | None = None  # the target's state after the last event printed
 
     def show(self, status: TargetStatus) -> None:
         target = [e for e in status.events if e.get("at") is None or e["at"] >= self.since]
         copies = {(e.get("state"), e.get("message")) for e in target}
-        items: list[tuple[float, str, Any]] = []
+        items: list[tuple[float, bool, str, Any]] = []  # (time, from the target, state, message)
         if self.pending is not None:
             for event in self.pending:
                 if (event["state"], event["message"]) in copies:
                     continue
                 at = event["at"].timestamp() if hasattr(event["at"], "timestamp") else 0.0
-                items.append((at, event["state"], event["message"]))
+                items.append((at, False, event["state"], event["message"]))
             self.pending = None
         for event in target:
             key = (event.get("state", ""), event.get("message"))
@@ -615,11 +616,16 @@ class _OperationProgress:
                 if key == self.last_untimed:
                     continue
                 self.last_untimed = key
-                items.append((time.time(), *key))
+                items.append((time.time(), True, *key))
             elif (event["at"], *key) not in self.seen:
                 self.seen.add((event["at"], *key))
-                items.append((float(event["at"]), *key))
-        for _at, state, message in sorted(items, key=lambda item: item[0]):
+                items.append((float(event["at"]), True, *key))
+        for _at, from_target, state, message in sorted(items, key=lambda item: item[0]):
+            if from_target:
+                self.state = state
+            elif self.state is not None:
+                # a step recorded by dockyard: the service's state then is the target's last one
+                state = self.state
             _print_event(state, message)
 
 

@@ -170,7 +170,7 @@ def test_a_failed_run_names_its_request_id_and_get_logs_prints_that_request(
 
 # --- item 4: run() on a service that cannot answer fails at once ----------------------------------
 def test_run_on_a_crash_looping_or_stopped_service_fails_fast_with_state_and_error(
-    ws, tmp_path, src, services
+    ws, tmp_path, src, services, capsys
 ) -> None:  # type: ignore[no-untyped-def]
     (src / "score.py").write_text(FAILING_INIT)
     service = _deploy(
@@ -194,7 +194,11 @@ def test_run_on_a_crash_looping_or_stopped_service_fails_fast_with_state_and_err
     # the hint: fix score.py, then service.reload()
     (src / "score.py").write_text(SCORE)
     service.reload()
-    service.wait_for_deployment(timeout_sec=60)
+    capsys.readouterr()
+    service.wait_for_deployment(show_output=True, timeout_sec=60)
+    progress = capsys.readouterr().err
+    assert "  Healthy: reload: done" in progress, progress  # the state then, not a stale one
+    assert "server failed to start" not in progress  # the crash loop was before the reload
     assert service.run("fixed") == {"echo": "fixed"}
 
     service.stop()
