@@ -404,11 +404,15 @@ class Webservice:
         except httpx.HTTPError as exc:
             now = self._refresh()
             self._raise_if_down(now)
-            waited = "no answer" if isinstance(exc, httpx.TimeoutException) else "no connection"
+            if isinstance(exc, httpx.ConnectTimeout):
+                waited = f"no connection within {CONNECT_TIMEOUT_SECONDS:g} s"
+            elif isinstance(exc, httpx.TimeoutException):
+                waited = f"no answer within {timeout:g} s (the scoring timeout plus 5 s)"
+            else:
+                waited = f"{type(exc).__name__}: {exc}"
             raise WebserviceError(
-                f"Could not reach service {self.name!r} at {uri} ({waited}: "
-                f"{type(exc).__name__}: {exc}); its state is {now.state}.\n"
-                f"Request id: {request_id}",
+                f"Could not reach service {self.name!r} at {uri} ({waited}); its state is "
+                f"{now.state}.\nRequest id: {request_id}",
                 hint=f"its log lines for this request: service.get_logs(request_id={request_id!r}); "
                 + self._next_step(now),
                 request_id=request_id,

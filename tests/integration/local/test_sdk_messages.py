@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Webservice, Workspace
@@ -137,7 +138,7 @@ def test_progress_of_start_after_stop_has_no_old_event(ws, tmp_path, src, servic
 
 # --- item 12: a 500 carries the request id and the call that prints that request's log ------------
 def test_a_failed_run_names_its_request_id_and_get_logs_prints_that_request(
-    ws, tmp_path, src, services
+    ws, tmp_path, src, services, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     service = _deploy(ws, "requestid", [_register(ws, tmp_path, "one")], src, services)
     service.wait_for_deployment()
@@ -166,6 +167,18 @@ def test_a_failed_run_names_its_request_id_and_get_logs_prints_that_request(
     assert "score.py" in logs
     assert "scoring hello" not in logs and "init done" not in logs
     assert "no log line" in service.get_logs(request_id="no-such-request")
+
+    # no answer at all (a run() stuck past the scoring timeout): the bound, the id it sent
+    def stuck(*_: Any, **kwargs: Any) -> Any:
+        raise httpx.ReadTimeout("timed out")
+
+    monkeypatch.setattr(httpx, "post", stuck)
+    with pytest.raises(WebserviceException) as info:
+        service.run("hello")
+    assert "no answer within 3605 s (the scoring timeout plus 5 s)" in str(info.value)
+    assert info.value.state == "Healthy"
+    assert info.value.request_id and f"Request id: {info.value.request_id}" in str(info.value)
+    assert f"service.get_logs(request_id={info.value.request_id!r})" in (info.value.hint or "")
 
 
 # --- item 4: run() on a service that cannot answer fails at once ----------------------------------
