@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.build.dockerfile import BuildContext, ImageSpec, write_build_context
+from dockyard.build.install_errors import diagnose
 from dockyard.errors import DockyardError, ImageBuildError, ImageNotFoundError
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -208,20 +209,26 @@ def _failure(state: _StepTracker, log_path: Path) -> ImageBuildError:
     step = state.step or "docker build"
     match = _STEP_RE.match(state.step)
     instruction = match.group(3) if match else ""
+    detail = state.error.strip()
     if instruction.upper().startswith("FROM"):
         hint = (
             "the base image is missing: create it with `dockyard base-image bootstrap`, pull it, "
             "or set base_image to one the engine has (`docker images`)"
         )
     elif "pip" in instruction:
-        hint = (
-            "a Python package could not be installed: check the names and versions in the "
-            "environment spec"
+        # pip in the build (python_deps="network"): the diagnosis the host-side wheelhouse and
+        # local environments get (no wheel for the image's Python, no such version or package)
+        found = diagnose(state.lines, [], "", python_owner="the image's")
+        hint = "a Python package could not be installed: " + (
+            found.hint
+            if found.cause != "other"
+            else "check the names and versions in the environment spec"
         )
+        detail = found.message if found.cause != "other" else detail
     else:
         hint = "check that step (an extra Dockerfile step?) in the full log"
     return ImageBuildError(
-        f"The image build failed at {step[:200]}: {state.error.strip()}",
+        f"The image build failed at {step[:200]}: {detail}",
         step=step[:300],
         log_tail="\n".join(state.lines[-_TAIL_LINES:]),
         hint=f"{hint}; full build log: {log_path}",

@@ -200,3 +200,24 @@ def test_real_resolution_of_the_seed_pin_for_another_python(tmp_path: Path) -> N
         "Cannot install 'numpy==1.15.4': no wheel of numpy==1.15.4 fits the image's Python 3.12"
         in text
     )
+
+
+def test_network_mode_build_gets_the_same_diagnosis(tmp_path: Path) -> None:
+    """python_deps="network": pip runs in the build; its failure reads the same."""
+    from dockyard.build.docker_builder import _failure, _follow, _StepTracker
+
+    state = _StepTracker()
+    step = (
+        "Step 5/12 : RUN PIP_CONFIG_FILE=/tmp/dockyard/pip/pip.conf python3 -m pip install -r r.txt"
+    )
+    stream: list[dict[str, object]] = [
+        {"stream": line + "\n"} for line in [step, *PIP_WHEEL_SOURCE_BUILD.splitlines()]
+    ]
+    stream.append({"error": "The command '/bin/sh -c ...' returned a non-zero code: 1"})
+    _follow(stream, state, lambda _line: None)
+    error = _failure(state, tmp_path / "build.log")
+    assert "Cannot install 'numpy': Failed to build 'numpy' (no wheel fits the image's Python" in (
+        error.message
+    )
+    assert "typo" not in str(error)
+    assert "pick versions that have wheels for the image's Python" in (error.hint or "")
