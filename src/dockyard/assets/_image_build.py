@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import dockyard
 from dockyard.assets import _image_repo as repo
 from dockyard.assets import _image_settings as settings
+from dockyard.build.layout import source_ignore
 from dockyard.errors import DockyardError, ValidationError
 
 if TYPE_CHECKING:
@@ -195,10 +196,13 @@ def _tree_digest(digest: Any, root: Path) -> None:
     if root.is_file():
         digest.update(root.name.encode() + b"\0" + root.read_bytes())
         return
-    for path in sorted(root.rglob("*")):
-        if any(part in _SKIP for part in path.relative_to(root).parts) or not path.is_file():
-            continue
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for folder, dirs, files in os.walk(root):
+        # the same files the app root gets: no caches, no workspace kept in the project folder
+        dirs[:] = sorted(set(dirs) - source_ignore(folder, dirs))
+        for name in sorted(set(files) - source_ignore(folder, files)):
+            path = Path(folder, name)
+            if path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
 
 
 def content_hash(ws: Workspace, inference_config: InferenceConfig, models: list[Any]) -> str:

@@ -26,10 +26,27 @@ from pathlib import Path
 
 from dockyard.build.specs import ModelSpec
 from dockyard.errors import IntegrityError, UserError
+from dockyard.store.layout import WORKSPACE_ENTRIES, WORKSPACE_FILE
 
 MODELS_DIR = "azureml-models"
 _CHUNK = 1024 * 1024
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".ipynb_checkpoints")
+_JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".ipynb_checkpoints")
+
+
+def is_workspace_folder(path: Path) -> bool:
+    """Is ``path`` a dockyard workspace (its registry, blobs and services)?"""
+    return (path / WORKSPACE_FILE).is_file() and (path / "blobs").is_dir()
+
+
+def source_ignore(directory: str, names: list[str]) -> set[str]:
+    """What a source directory's copy leaves out: caches, ``.git``, any dockyard workspace inside
+    it, and a workspace's own entries when the folder is one (a workspace created in the project
+    folder holds the very app roots being laid out, and the model store)."""
+    skipped = set(_JUNK(directory, names))
+    if is_workspace_folder(Path(directory)):
+        skipped.update(n for n in names if n in WORKSPACE_ENTRIES)
+    skipped.update(n for n in names if n not in skipped and is_workspace_folder(Path(directory, n)))
+    return skipped
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,7 @@ def place_source(
         dest = app_root / name
         tmp = app_root / f".{name}.incoming"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source_directory, tmp, ignore=_IGNORE, symlinks=False)
+        shutil.copytree(source_directory, tmp, ignore=source_ignore, symlinks=False)
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
         return str(Path(name) / script_rel), name

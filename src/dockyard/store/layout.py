@@ -29,6 +29,22 @@ from typing import Any
 from dockyard.errors import ValidationError, WorkspaceNotFoundError
 
 WORKSPACE_FILE = "workspace.json"
+#: What a workspace folder holds besides a user's files (a workspace may be a project folder).
+WORKSPACE_ENTRIES = frozenset(
+    {
+        WORKSPACE_FILE,
+        "metadata.db",
+        "metadata.db-wal",
+        "metadata.db-shm",
+        "blobs",
+        "secrets",
+        "models",
+        "locks",
+        "services",
+        "envs",
+        "images",
+    }
+)
 FORMAT = 1
 #: Azure's workspace name rule: 2-33 characters, letters, digits, '-' and '_', starting alphanumeric.
 WORKSPACE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,32}$")
