@@ -223,9 +223,21 @@ def content_hash(ws: Workspace, inference_config: InferenceConfig, models: list[
         "base": base_image_for(ws, inference_config),
         "dockyard": dockyard.__version__,
         "server": source_hash(),
+        # how the image is laid out: a change to the Dockerfile or app-root rules rebuilds
+        "layout": _builder_hash(),
         "files": digest.hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _builder_hash() -> str:
+    """sha256 of the modules that write the Dockerfile and lay out the app root."""
+    from dockyard.build import dockerfile, layout
+
+    digest = hashlib.sha256()
+    for module in (dockerfile, layout):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
 
 
 def local_tag(ws: Workspace, name: str, version: int) -> str:
