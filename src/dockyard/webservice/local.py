@@ -112,6 +112,7 @@ class LocalWebservice(Webservice):
         self._record.model_ids = [
             f"{m.name}:{m.version}" if not isinstance(m, str) else m for m in models
         ]
+        self._refresh()  # record the state the new version is in, not the one before it
         records.save(self.workspace, self._record, event=f"{what}: done")
         prune_app_roots(service_dir, keep={spec.app_root})
         if wait:
