@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -357,12 +358,29 @@ _DEPLOY_CALL = r"Model\.deploy\(ws, '([^']+)', \[([^\]]*)\],[^)]*\)"
 
 
 def _deploy_command(match: re.Match[str]) -> str:
-    """``dockyard model deploy`` for a ``Model.deploy(...)`` call in the SDK's advice."""
+    """``dockyard model deploy`` for a ``Model.deploy(...)`` call in the SDK's advice: the user's
+    own command line when the failing command was that deployment, else one naming the models."""
+    if _same_deploy(match.group(1)):
+        argv = [a for a in _argv() if a != "--overwrite"]
+        return f"`dockyard {shlex.join(argv)} --overwrite`"
     models = re.findall(r"Model\(ws, '([^']+)'(?:, version=(\d+))?\)", match.group(2))
     flags = "".join(
         f" -m {name}:{version}" if version else f" -m {name}" for name, version in models
     )
     return f"`dockyard model deploy --name {match.group(1)}{flags} ... --overwrite`"
+
+
+def _same_deploy(name: str) -> bool:
+    """The command being run is ``dockyard model deploy --name NAME``."""
+    return _command() == "model deploy" and _ctx("service", "") == name
+
+
+def _redeploy(match: re.Match[str], files: str) -> str:
+    if _same_deploy(match.group(1)):
+        return (
+            f"deploy again with the same command once the files are fixed: {_deploy_command(match)}"
+        )
+    return f"deploy again: {_deploy_command(match)} ({files})"
 
 
 def _rules() -> list[Rule]:
@@ -407,13 +425,13 @@ def _rules() -> list[Rule]:
         (r"service\.reload\(\) \(local\) or service\.update\(\)",
          lit(f"{w['reload']} (local services) or {w['update']}")),
         (r"deploy again with the fixed inference_config and the same deployment_config: " + _DEPLOY_CALL,
-         lambda m: f"deploy again: {_deploy_command(m)} (with the fixed --ic file or "
-                   "--entry-script, and the --dc file you deployed with)"),
+         lambda m: _redeploy(m, "with the fixed --ic file or --entry-script, and the --dc file you deployed with")),
         (r"deploy again with the fixed inference_config: " + _DEPLOY_CALL,
-         lambda m: f"deploy again: {_deploy_command(m)} (with the fixed --ic file or --entry-script)"),
+         lambda m: _redeploy(m, "with the fixed --ic file or --entry-script")),
         (_DEPLOY_CALL, _deploy_command),
         (r"service\.get_logs\(request_id=['\"]?([\w.:-]+)['\"]?\)",
          lambda m: f"`dockyard service logs {_ctx('service', 'NAME')} --request-id {m.group(1)}`"),
+        (r"WebserviceException\.request_id", lit("the `Request id:` line of `dockyard service run`")),
         (r"service\.start\(\), then service\.wait_for_deployment\(\)", lit(w["start"] + " (it waits until Healthy)")),
         (r"service\.start\(\)", lit(w["start"])),
         (r"wait longer \(service\.wait_for_deployment\(timeout_sec=\.\.\.\)\)",

@@ -141,6 +141,8 @@ def logs(
         text = service.get_logs(num_lines=num_lines)
     if not text.strip():
         _say_why_empty(service, request_id)
+    elif request_id is not None and text.startswith("[dockyard] no log line"):
+        text = cli_advice(text)  # the SDK's note names its own attribute; say the CLI's words
     if output == Output.json and not follow:
         print_json({"name": name, "requestId": request_id, "logs": text})
         return
