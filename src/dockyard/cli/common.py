@@ -30,7 +30,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-console = Console()
 err_console = Console(stderr=True)
 
 
@@ -50,6 +49,17 @@ WorkspaceOpt = Annotated[
 ]
 OutputOpt = Annotated[
     Output, typer.Option("--output", "-o", help="table for people, json for scripts.")
+]
+#: How long a command waits for a service to become Healthy (the service keeps starting after).
+DEFAULT_WAIT_SECONDS = 600.0
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for the service to become Healthy (it keeps starting after that; "
+        "`dockyard service show NAME` shows its state).",
+        min=1,
+    ),
 ]
 
 _state: dict[str, Any] = {"debug": False, "context": {}, "workspace_noted": False}

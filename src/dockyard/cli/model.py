@@ -8,8 +8,10 @@ from typing import Annotated, Any
 import typer
 
 from dockyard.cli.common import (
+    DEFAULT_WAIT_SECONDS,
     Output,
     OutputOpt,
+    TimeoutOpt,
     WorkspaceOpt,
     emit,
     human_size,
@@ -19,7 +21,8 @@ from dockyard.cli.common import (
 from dockyard.errors import ValidationError
 
 app = typer.Typer(
-    help="The model registry: register, list, show, download, delete.", no_args_is_help=True
+    help="The model registry: register, list, show, download, delete; deploy models as a service.",
+    no_args_is_help=True,
 )
 
 RefArg = Annotated[str, typer.Argument(help="Model NAME or NAME:VERSION (default: latest).")]
@@ -236,6 +239,7 @@ def deploy(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Return before the service is Healthy.")
     ] = False,
+    timeout: TimeoutOpt = DEFAULT_WAIT_SECONDS,
     workspace: WorkspaceOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
@@ -268,7 +272,7 @@ def deploy(
         config.port = port
     service = Model.deploy(ws, name, models, inference_config, config, overwrite=overwrite)
     if not no_wait:
-        service.wait_for_deployment(show_output=output == Output.table)
+        service.wait_for_deployment(show_output=True, timeout_sec=timeout)  # progress: stderr
     emit(
         output,
         {

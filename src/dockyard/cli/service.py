@@ -13,8 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from dockyard.cli.common import (
+    DEFAULT_WAIT_SECONDS,
     Output,
     OutputOpt,
+    TimeoutOpt,
     WorkspaceOpt,
     cli_advice,
     emit,
@@ -300,11 +302,16 @@ def update(
 
 
 @app.command()
-def start(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
+def start(
+    name: NameArg,
+    workspace: WorkspaceOpt = None,
+    timeout: TimeoutOpt = DEFAULT_WAIT_SECONDS,
+    output: OutputOpt = Output.table,
+) -> None:
     """Start a stopped service (e.g. after a reboot) from its recorded deployment."""
     service = _service(workspace, name)
     service.start()
-    service.wait_for_deployment(show_output=True, timeout_sec=600)
+    service.wait_for_deployment(show_output=True, timeout_sec=timeout)
     _lifecycle(output, service, f"{name}: {service.state} at {service.scoring_uri}")
 
 
