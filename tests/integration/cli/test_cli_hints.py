@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,18 @@ def test_reload_of_a_container_service_hints_update_which_works(
     assert json.loads(updated.stdout)["state"] == "Healthy"
     ran = cli("service", "run", "hint-boxed", "--data", '"x"', *w)
     assert json.loads(ran.stdout) == {"echo2": "x"}
+
+
+def test_a_deploy_that_outlasts_its_timeout_says_so_and_hints_service_show(
+    w: list[str], model_id: str, project: Path, services: list[str]
+) -> None:
+    services.append("hint-slow")
+    (project / "src" / "score.py").write_text(
+        "import time\n\ndef init():\n    time.sleep(8)\n\ndef run(data):\n    return data\n"
+    )
+    started = time.monotonic()
+    failed = cli(*deploy_args("hint-slow", model_id, project, "--timeout", "2"), *w)
+    assert time.monotonic() - started < 30  # bounded by --timeout, not by init()
+    assert "is still Transitioning after 2 s" in failed.stderr, failed.stderr
+    shown = cli(*command_in(hint_of(failed), "service show hint-slow"), "-o", "json", *w)
+    assert shown.code == 0 and json.loads(shown.stdout)["state"] in ("Transitioning", "Healthy")
