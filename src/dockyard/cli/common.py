@@ -343,6 +343,10 @@ def _command() -> str:
 _INFERENCE_COMMANDS = ("model deploy", "image create", "service update")
 
 
+def _has_flag(*flags: str) -> bool:
+    return any(a in flags or a.split("=", 1)[0] in flags for a in _argv())
+
+
 def _uses_ic_file() -> bool:
     return any(a in ("--ic", "--inference-config") or a.startswith("--ic=") for a in _argv())
 
@@ -428,6 +432,10 @@ def _rules() -> list[Rule]:
          lit('choose another --port (or "port" in the --dc file), or leave it out')),
         (r"deploy with LocalWebservice\.deploy_configuration\(\) for now",
          lit('deploy locally for now (no --dc, or a --dc file with "computeType": "local")')),
+        (r"fix the named argument; see docs/deploy\.md",
+         lit("fix that setting in the --dc file; see docs/deploy.md" if _has_flag("--dc")
+             else "fix that setting; see docs/deploy.md")),
+        (r"cannot answer run\(\)", lit("cannot answer requests")),
         (r"regen_key: unknown key", lit("--regen: unknown key")),
         (r'use "Primary" or "Secondary"', lit("use --regen Primary or --regen Secondary")),
         (r"check service\.state \(([^)]*)\) and service\.get_logs\(\)",

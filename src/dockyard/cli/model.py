@@ -231,7 +231,8 @@ def deploy(
         Path | None, typer.Option("--conda-file", help="Environment file (conda YAML).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="Local port (default: a free one).")
+        int | None,
+        typer.Option("--port", help="Local port (default: a free one).", min=1, max=65535),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a service of that name.")

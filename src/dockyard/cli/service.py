@@ -224,7 +224,10 @@ def run(
         typer.Option("--data", "-d", help="Request body (JSON text). Default: read stdin."),
     ] = None,
     input_file: Annotated[
-        Path | None, typer.Option("--input-file", "-i", help="Read the body from a file.")
+        Path | None,
+        typer.Option(
+            "--input-file", "-i", help="Read the body from a file.", exists=True, dir_okay=False
+        ),
     ] = None,
     workspace: WorkspaceOpt = None,
     output: OutputOpt = Output.table,

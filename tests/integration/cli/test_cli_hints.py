@@ -273,3 +273,22 @@ def test_a_deploy_that_outlasts_its_timeout_says_so_and_hints_service_show(
     assert "is still Transitioning after 2 s" in failed.stderr, failed.stderr
     shown = cli(*command_in(hint_of(failed), "service show hint-slow"), "-o", "json", *w)
     assert shown.code == 0 and json.loads(shown.stdout)["state"] in ("Transitioning", "Healthy")
+
+
+def test_a_bad_setting_in_the_dc_file_says_to_fix_the_file(
+    w: list[str], model_id: str, project: Path, tmp_path: Path, services: list[str]
+) -> None:
+    services.append("hint-dc")
+    dc = tmp_path / "deploymentconfig.json"
+    dc.write_text(json.dumps({"computeType": "local", "scoringTimeoutMs": -1}))
+    args = deploy_args("hint-dc", model_id, project, "--dc", str(dc))
+    failed = cli(*args, *w)
+    assert "scoring_timeout_ms: Input should be greater than 0" in failed.stderr
+    assert "fix that setting in the --dc file" in hint_of(failed)
+    dc.write_text(json.dumps({"computeType": "local", "scoringTimeoutMs": 5000}))
+    assert cli(*args, *w).code == 0
+    shown = json.loads(cli("service", "show", "hint-dc", "-o", "json", *w).stdout)
+    assert shown["deploymentConfig"]["scoringTimeoutMs"] == 5000
+    assert (
+        cli(*deploy_args("hint-dc", model_id, project, "--port", "0"), *w).code == 2
+    )  # no traceback
