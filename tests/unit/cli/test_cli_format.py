@@ -222,3 +222,13 @@ def test_parameter_names_become_flags_only_in_commands_that_have_them() -> None:
     assert "--entry-script 'x.py'" in _cli_text(error, "model", "deploy")
     assert "entryScript (in the --ic file)" in _cli_text(error, "model", "deploy", "--ic", "f")
     assert "entry_script 'x.py'" in _cli_text(error, "service", "show", "x")
+
+
+def test_keys_given_in_a_deployment_config_are_hidden_from_service_show() -> None:
+    from dockyard.cli.service import _hide_keys
+
+    data = {"name": "svc", "deploymentConfig": {"primary_key": "s3cret", "secondary_key": None}}
+    shown = _hide_keys(data, "svc")
+    assert shown["deploymentConfig"]["primary_key"] == "(hidden: `dockyard service keys svc`)"
+    assert shown["deploymentConfig"]["secondary_key"] is None
+    assert "s3cret" not in str(common.to_json(shown))
