@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.errors import ModelNotFoundError, ValidationError
+from dockyard.server import contract
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -23,8 +24,8 @@ log = logging.getLogger("dockyard.assets.model")
 
 
 def _models_dir() -> Path | None:
-    model_dir = os.environ.get("AZUREML_MODEL_DIR")
-    app_root = os.environ.get("AML_APP_ROOT")
+    model_dir = os.environ.get(contract.MODEL_DIR_ENV)
+    app_root = os.environ.get(contract.APP_ROOT_ENV)
     if app_root:
         return Path(app_root) / "azureml-models"
     if model_dir:

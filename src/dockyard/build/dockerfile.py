@@ -47,6 +47,7 @@ from dockyard.build.layout import model_dir_value, place_models, place_source
 from dockyard.build.runtime import PTH_NAME, pth_text
 from dockyard.build.specs import EnvironmentSpec, ModelSpec
 from dockyard.errors import ValidationError
+from dockyard.server import contract
 
 APP_ROOT = "/var/azureml-app"
 VENV = "/opt/venv"
@@ -59,7 +60,7 @@ _BUILD_DIR = "dockyard"
 _PIP = f"python3 -m pip --python {VENV}/bin/python"
 _PIP_INSTALL = f"{_PIP} install --no-cache-dir --no-warn-script-location --progress-bar off"
 #: Environment variables that depend on the models and the source (set after those layers).
-_LAYOUT_ENV = ("AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR", "AZUREML_SOURCE_DIRECTORY")
+_LAYOUT_ENV = (contract.ENTRY_SCRIPT_ENV, contract.MODEL_DIR_ENV, contract.SOURCE_DIRECTORY_ENV)
 _HEALTH = (
     "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open("
     f"'http://127.0.0.1:{PORT}/health/ready', timeout=3)"
@@ -307,14 +308,14 @@ def _environment(spec: ImageSpec, script_rel: str, source_rel: str | None) -> di
             "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "VIRTUAL_ENV": VENV,
             "PYTHONUNBUFFERED": "1",
-            "AML_APP_ROOT": APP_ROOT,
-            "AZUREML_ENTRY_SCRIPT": script_rel,
+            contract.APP_ROOT_ENV: APP_ROOT,
+            contract.ENTRY_SCRIPT_ENV: script_rel,
             # Azure ML v1's relative form; the server's working directory is the app root.
-            "AZUREML_MODEL_DIR": model_dir_value(spec.models),
+            contract.MODEL_DIR_ENV: model_dir_value(spec.models),
         }
     )
     if source_rel:
-        env["AZUREML_SOURCE_DIRECTORY"] = source_rel
+        env[contract.SOURCE_DIRECTORY_ENV] = source_rel
     return env
 
 

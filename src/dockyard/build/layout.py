@@ -26,6 +26,7 @@ from pathlib import Path
 
 from dockyard.build.specs import ModelSpec
 from dockyard.errors import IntegrityError, UserError
+from dockyard.server import contract
 from dockyard.store.layout import WORKSPACE_ENTRIES, WORKSPACE_FILE
 
 MODELS_DIR = "azureml-models"
@@ -63,12 +64,12 @@ class AppRoot:
     def environment(self) -> dict[str, str]:
         """Variables for a server started in ``path`` (its working directory)."""
         env = {
-            "AML_APP_ROOT": str(self.path),
-            "AZUREML_ENTRY_SCRIPT": self.entry_script,
-            "AZUREML_MODEL_DIR": self.model_dir_value,
+            contract.APP_ROOT_ENV: str(self.path),
+            contract.ENTRY_SCRIPT_ENV: self.entry_script,
+            contract.MODEL_DIR_ENV: self.model_dir_value,
         }
         if self.source_directory:
-            env["AZUREML_SOURCE_DIRECTORY"] = self.source_directory
+            env[contract.SOURCE_DIRECTORY_ENV] = self.source_directory
         return env
 
 

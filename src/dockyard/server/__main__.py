@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 
+from dockyard.server import contract
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (flags as in ``dockyard serve --help``), then serve until stopped."""
     import os
 
-    zygote_fd = os.environ.pop("DOCKYARD_ZYGOTE_FD", None)
+    zygote_fd = os.environ.pop(contract.ZYGOTE_FD_ENV, None)
     if zygote_fd:  # started by the local supervisor as a warm parent (see zygote.py)
         from dockyard.server.zygote import run
 

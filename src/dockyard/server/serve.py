@@ -33,7 +33,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from dockyard.server import wire
+from dockyard.server import contract, wire
 from dockyard.server.app import ScoringApp, log_load_failure
 from dockyard.server.debugging import DebuggerError, connect_to_ide, listen_for_ide
 from dockyard.server.logs import SINK, configure_logging, redirect_print
@@ -43,7 +43,11 @@ from dockyard.server.user_script import ScriptLoadError
 
 logger = logging.getLogger("dockyard.server")
 
-EXIT_OK, EXIT_BAD_SETTINGS, EXIT_SCRIPT_FAILED = 0, 2, 3
+EXIT_OK, EXIT_BAD_SETTINGS, EXIT_SCRIPT_FAILED = (
+    contract.EXIT_OK,
+    contract.EXIT_BAD_SETTINGS,
+    contract.EXIT_SCRIPT_FAILED,
+)
 _BANNER_PACKAGES = (
     "numpy",
     "pandas",
@@ -200,7 +204,7 @@ def run_worker(
     # the version being replaced, accepts connections only once init() is done, as azmlinfsrv's
     # gunicorn workers do: a request never lands on a worker that would answer 503. A lone
     # worker serves from the start, so that liveness answers while init() runs.
-    defer_accept = settings.workers > 1 or bool(os.environ.get(LISTEN_FD_ENV))
+    defer_accept = settings.workers > 1 or bool(os.environ.get(contract.LISTEN_FD_ENV))
     if not defer_accept:
         loop_thread.start()
 
@@ -250,25 +254,21 @@ def run_worker(
     return EXIT_OK
 
 
-#: Set by dockyard's local supervisor: the listening socket it holds, and a file to create when
-#: this process serves (after init()). See dockyard/targets/supervisor.py.
-LISTEN_FD_ENV = "DOCKYARD_LISTEN_FD"
-READY_FILE_ENV = "DOCKYARD_READY_FILE"
-
-
 def _inherited_socket() -> socket.socket | None:
-    fd = os.environ.get(LISTEN_FD_ENV)
+    fd = os.environ.get(contract.LISTEN_FD_ENV)
     if not fd:
         return None
     try:
         return socket.socket(fileno=int(fd))
     except (ValueError, OSError) as exc:
-        raise OSError(f"{LISTEN_FD_ENV}={fd!r} is not an open listening socket: {exc}") from None
+        raise OSError(
+            f"{contract.LISTEN_FD_ENV}={fd!r} is not an open listening socket: {exc}"
+        ) from None
 
 
 def _announce_ready(server: Any) -> None:
     """Create the ready file (when asked for) once uvicorn accepts connections."""
-    path = os.environ.get(READY_FILE_ENV)
+    path = os.environ.get(contract.READY_FILE_ENV)
     if not path:
         return
     deadline = time.monotonic() + 30

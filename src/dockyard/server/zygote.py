@@ -32,8 +32,10 @@ import socket
 import sys
 from typing import Any
 
-ZYGOTE_FD_ENV = "DOCKYARD_ZYGOTE_FD"
-PRELOAD_ENV = "DOCKYARD_ZYGOTE_PRELOAD"
+from dockyard.server import contract
+
+ZYGOTE_FD_ENV = contract.ZYGOTE_FD_ENV
+PRELOAD_ENV = contract.ZYGOTE_PRELOAD_ENV
 #: The server's own stack, imported in every zygote.
 _SERVER_MODULES = ("dockyard.server.serve", "dockyard.server.app", "uvicorn", "httptools")
 

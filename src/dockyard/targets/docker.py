@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import ConflictError, DeploymentError
+from dockyard.server import contract
 from dockyard.targets._docker_parts import (
     _GIB,
     PORTS,
@@ -70,7 +71,7 @@ from dockyard.targets.docker_engine import connect
 
 STATE_FILE = "container.json"
 KEYS_MOUNT = "/run/dockyard-keys"
-INIT_FAILED_EXIT = 3
+INIT_FAILED_EXIT = contract.EXIT_SCRIPT_FAILED
 #: After the switch, the old server keeps listening this long so its accept queue drains.
 DRAIN_SECONDS = 0.3
 STOP_GRACE_SECONDS = 10

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.server import contract
 from dockyard.server.failure_report import start_failure_report
 from dockyard.server.settings import DEFAULT_STARTUP_REQUEST_WAIT_S
 from dockyard.server.unready import answer_waiting, unready_response
@@ -65,7 +66,7 @@ STATUS_FILE = "status.json"
 SPEC_FILE = "deployment.json"
 NEXT_SPEC_FILE = "deployment.next.json"
 LOG_FILE = "server.log"
-INIT_FAILED_EXIT = 3
+INIT_FAILED_EXIT = contract.EXIT_SCRIPT_FAILED
 BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 PROBE_INTERVAL = 2.0
 PROBE_FAILURES_FOR_UNHEALTHY = 2
@@ -253,10 +254,10 @@ class Supervisor:
             env = {**os.environ, **spec.env}
             env.update(
                 {
-                    "DOCKYARD_LISTEN_FD": str(self.sock.fileno()),
-                    "DOCKYARD_READY_FILE": str(ready_file),
+                    contract.LISTEN_FD_ENV: str(self.sock.fileno()),
+                    contract.READY_FILE_ENV: str(ready_file),
                     "PYTHONUNBUFFERED": "1",
-                    "WORKER_COUNT": "1",
+                    contract.WORKER_COUNT_ENV: "1",
                 }
             )
             args = ["--host", spec.host, "--port", str(spec.port), "--workers", "1"]
@@ -484,7 +485,9 @@ class Supervisor:
         self.stop_generation(gen)  # one worker died: restart the generation as a whole
         self.current = None
         self.restart_count += 1
-        if code == INIT_FAILED_EXIT or (not was_ready and code != 0 and code > 0 and code != 2):
+        if code == INIT_FAILED_EXIT or (
+            not was_ready and code > 0 and code != contract.EXIT_BAD_SETTINGS
+        ):
             delay = BACKOFF_SECONDS[min(self.crash_streak, len(BACKOFF_SECONDS) - 1)]
             self.crash_streak += 1
             self.restart_at = time.monotonic() + delay
@@ -493,7 +496,7 @@ class Supervisor:
                 f"server failed to start; restart in {delay:g}s",
                 self.crash_text(gen, code),
             )
-        elif code == 2 and not was_ready:
+        elif code == contract.EXIT_BAD_SETTINGS and not was_ready:
             self.set_state(
                 FAILED, "bad server configuration; not restarting", self.crash_text(gen, code)
             )
@@ -642,7 +645,7 @@ class Supervisor:
 
 def _startup_wait(spec: DeploymentSpec | None) -> float:
     """How long a connection may wait for a starting server (the server's own setting)."""
-    raw = (spec.env if spec else {}).get("DOCKYARD_STARTUP_REQUEST_WAIT_S")
+    raw = (spec.env if spec else {}).get(contract.STARTUP_REQUEST_WAIT_ENV)
     try:
         return float(raw) if raw else DEFAULT_STARTUP_REQUEST_WAIT_S
     except ValueError:

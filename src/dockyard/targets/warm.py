@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from dockyard.server import contract
 from dockyard.targets.base import DeploymentSpec
 
 # Variables that differ between versions of the same environment (per app root).
 _PER_VERSION = {
-    "AZUREML_MODEL_DIR",
-    "AZUREML_ENTRY_SCRIPT",
-    "AML_APP_ROOT",
-    "AZUREML_SOURCE_DIRECTORY",
+    contract.MODEL_DIR_ENV,
+    contract.ENTRY_SCRIPT_ENV,
+    contract.APP_ROOT_ENV,
+    contract.SOURCE_DIRECTORY_ENV,
 }
 
 
@@ -56,8 +57,8 @@ class Zygote:
         env = {**os.environ, **spec.env}
         env.update(
             {
-                "DOCKYARD_ZYGOTE_FD": str(theirs.fileno()),
-                "DOCKYARD_ZYGOTE_PRELOAD": ",".join(modules),
+                contract.ZYGOTE_FD_ENV: str(theirs.fileno()),
+                contract.ZYGOTE_PRELOAD_ENV: ",".join(modules),
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import ConflictError, DeploymentError, DockyardError, ValidationError
+from dockyard.server import contract
 from dockyard.targets.base import FAILED, TRANSITIONING, TargetStatus
 from dockyard.targets.docker import PORT_HINT, ContainerSpec, DockerTarget
 from dockyard.webservice import keys, records
@@ -290,10 +291,10 @@ def _spec(
         keys_dir = service_dir / "keys"
         write_keys(keys_dir, primary, secondary)
     env = server_environment(config, service_dir)
-    env.pop("DOCKYARD_KEYS_FILE", None)  # the target points it at the mounted folder
-    env["WORKER_COUNT"] = str(config.worker_count)
+    env.pop(contract.KEYS_FILE_ENV, None)  # the target points it at the mounted folder
+    env[contract.WORKER_COUNT_ENV] = str(config.worker_count)
     if config.startup_timeout_seconds:
-        env["DOCKYARD_STARTUP_TIMEOUT_S"] = str(config.startup_timeout_seconds)
+        env[contract.STARTUP_TIMEOUT_ENV] = str(config.startup_timeout_seconds)
     limits = config if isinstance(config, ContainerDeploymentConfig) else None
     return ContainerSpec(
         name=name, service_dir=service_dir, image=_local_image(image),

@@ -22,6 +22,7 @@ from dockyard.errors import (
     StepError,
     ValidationError,
 )
+from dockyard.server import contract
 from dockyard.targets.base import FAILED, TRANSITIONING, DeploymentSpec
 from dockyard.webservice import keys, records
 from dockyard.webservice.config import DeploymentConfig, LocalDeploymentConfig
@@ -82,16 +83,16 @@ def resolve_python(
 def server_environment(config: DeploymentConfig, service_dir: Path) -> dict[str, str]:
     """Settings the scoring server reads from its environment."""
     env = {
-        "SCORING_TIMEOUT_MS": str(config.scoring_timeout_ms),
-        "DOCKYARD_MAX_CONCURRENT_REQUESTS": str(config.replica_max_concurrent_requests),
-        "SERVICE_NAME": service_dir.name,
+        contract.SCORING_TIMEOUT_ENV: str(config.scoring_timeout_ms),
+        contract.MAX_CONCURRENT_REQUESTS_ENV: str(config.replica_max_concurrent_requests),
+        contract.SERVICE_NAME_ENV: service_dir.name,
     }
     if config.max_request_wait_time is not None:
-        env["DOCKYARD_MAX_REQUEST_WAIT_TIME_MS"] = str(config.max_request_wait_time)
+        env[contract.MAX_REQUEST_WAIT_TIME_ENV] = str(config.max_request_wait_time)
     if config.auth_enabled:
-        env["DOCKYARD_KEYS_FILE"] = str(service_dir / keys.KEYS_FILE)
+        env[contract.KEYS_FILE_ENV] = str(service_dir / keys.KEYS_FILE)
     if config.debug:
-        env["DOCKYARD_DEBUG"] = "1"
+        env[contract.DEBUG_RESPONSES_ENV] = "1"
     env.update(config.environment_variables)
     return env
 
