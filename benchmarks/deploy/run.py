@@ -672,7 +672,7 @@ def probe_env_python(bench: Bench, env_python: Path, rounds: int = 3) -> dict[st
 
 
 def deployed_python(bench: Bench) -> str:
-    from dockyard.build.envs import ensure_environment
+    from dockyard.builders.envs import ensure_environment
     from dockyard.webservice.deploy import environments_cache
 
     spec = bench.environment.to_spec()

@@ -30,9 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from dockyard.build.envs import ensure_environment
-from dockyard.build.specs import EnvironmentSpec
-from dockyard.build.uvtool import find_uv
+from dockyard.builders.envs import ensure_environment
+from dockyard.builders.specs import EnvironmentSpec
+from dockyard.builders.uvtool import find_uv
 
 HERE = Path(__file__).resolve().parent
 

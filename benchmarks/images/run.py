@@ -86,9 +86,9 @@ def main() -> int:
     from dockyard import Environment, InferenceConfig, Model, Workspace
     from dockyard.assets import _image_build
     from dockyard.assets.image import Image, start_build
-    from dockyard.build.base_image import DEFAULT_BASE_IMAGE
-    from dockyard.build.docker_builder import build_image
-    from dockyard.build.dockerfile import write_build_context
+    from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
+    from dockyard.builders.docker_builder import build_image
+    from dockyard.builders.dockerfile import write_build_context
     from dockyard.targets.docker_engine import connect
 
     sys.path.insert(0, str(SAMPLE))

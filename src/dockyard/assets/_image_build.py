@@ -4,7 +4,7 @@
   checked at once (missing files raise there, as in Azure) and carries an
   :class:`~dockyard.assets.inference.InferenceConfig` built from the legacy arguments.
 * :func:`image_spec` turns an InferenceConfig and registered models into the plain
-  :class:`~dockyard.build.dockerfile.ImageSpec` that ``build/`` takes (arrows point one way).
+  :class:`~dockyard.builders.dockerfile.ImageSpec` that ``build/`` takes (arrows point one way).
 * :func:`content_hash` identifies an image by what goes into it, so that ``Model.deploy`` with a
   container configuration reuses an image built from the same content.
 * :func:`run_build` does one build: record ``Running``, build on the engine (full log in the
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import dockyard
 from dockyard.assets import _image_repo as repo
 from dockyard.assets import _image_settings as settings
-from dockyard.build.layout import source_ignore
+from dockyard.builders.layout import source_ignore
 from dockyard.errors import DockyardError, ValidationError
 
 if TYPE_CHECKING:
     from dockyard.assets.inference import InferenceConfig
-    from dockyard.build.dockerfile import ImageSpec
+    from dockyard.builders.dockerfile import ImageSpec
     from dockyard.workspace import Workspace
 
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
@@ -170,8 +170,8 @@ def image_spec(
 ) -> ImageSpec:
     """The plain build spec for an InferenceConfig and registered models."""
     from dockyard.assets.model import model_specs
-    from dockyard.build.base_image import DEFAULT_BASE_IMAGE
-    from dockyard.build.dockerfile import ImageSpec
+    from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
+    from dockyard.builders.dockerfile import ImageSpec
 
     env = inference_config.environment
     steps = None
@@ -208,7 +208,7 @@ def _tree_digest(digest: Any, root: Path) -> None:
 def content_hash(ws: Workspace, inference_config: InferenceConfig, models: list[Any]) -> str:
     """sha256 of everything that goes into an image: models, environment, scripts, steps,
     base image, and the server runtime's sources."""
-    from dockyard.build.runtime import source_hash
+    from dockyard.builders.runtime import source_hash
 
     env = inference_config.environment
     digest = hashlib.sha256()
@@ -232,7 +232,7 @@ def content_hash(ws: Workspace, inference_config: InferenceConfig, models: list[
 
 def _builder_hash() -> str:
     """sha256 of the modules that write the Dockerfile and lay out the app root."""
-    from dockyard.build import dockerfile, layout
+    from dockyard.builders import dockerfile, layout
 
     digest = hashlib.sha256()
     for module in (dockerfile, layout):
@@ -259,7 +259,7 @@ def run_build(
     client: Any = None,
 ) -> repo.ImageRecord:
     """Build (and push) one image version; the row ends Succeeded, or Failed and this raises."""
-    from dockyard.build.docker_builder import build_image, image_reference, push_image
+    from dockyard.builders.docker_builder import build_image, image_reference, push_image
     from dockyard.targets.docker_engine import connect
 
     say = on_line or (lambda _line: None)

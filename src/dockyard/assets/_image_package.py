@@ -119,7 +119,7 @@ def package(
         )
     models = list(models or [])
     if generate_dockerfile:
-        from dockyard.build.dockerfile import write_build_context
+        from dockyard.builders.dockerfile import write_build_context
 
         folder = Path(workspace.path) / "packages" / f"{image_name or 'package'}-{time.time_ns():x}"
         spec = build.image_spec(workspace, inference_config, models)

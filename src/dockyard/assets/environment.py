@@ -20,7 +20,7 @@ image or base Dockerfile) and ``env.environment_variables``. Two content hashes 
 
 Both are sha256 of canonical JSON: stable across processes, machines and Python versions.
 :meth:`Environment.to_spec` translates the environment into the plain
-:class:`~dockyard.build.specs.EnvironmentSpec` that the environment builder takes.
+:class:`~dockyard.builders.specs.EnvironmentSpec` that the environment builder takes.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from dockyard.errors import ValidationError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from dockyard.build.specs import EnvironmentSpec
+    from dockyard.builders.specs import EnvironmentSpec
 
 __all__ = [
     "NAME_RULE",
@@ -214,7 +214,7 @@ class Environment:
 
     def to_spec(self) -> EnvironmentSpec:
         """The plain, validated spec the environment builder consumes."""
-        from dockyard.build.specs import EnvironmentSpec
+        from dockyard.builders.specs import EnvironmentSpec
 
         conda = self.python.conda_dependencies
         packages = conda.conda_packages if conda else []

@@ -247,7 +247,7 @@ class Image:
     def pull(self) -> str:
         """Pull the image from the registry into the local engine; returns the image id."""
         from dockyard.assets._image_settings import auth_config, registry
-        from dockyard.build.docker_builder import pull_image
+        from dockyard.builders.docker_builder import pull_image
         from dockyard.targets.docker_engine import connect
 
         self._require_succeeded("pull")

@@ -28,7 +28,7 @@ from dockyard.errors import ModelNotFoundError, UserError, ValidationError
 from dockyard.store import model_files, model_repo
 
 if TYPE_CHECKING:
-    from dockyard.build.specs import ModelSpec
+    from dockyard.builders.specs import ModelSpec
     from dockyard.store.schema import ModelRow
     from dockyard.workspace import Workspace
 
@@ -257,7 +257,7 @@ class Model:
     # --- deployment ----------------------------------------------------------------------------
     def to_spec(self) -> ModelSpec:
         """The plain spec ``build/`` lays out: every file with the path of its stored blob."""
-        from dockyard.build.specs import ModelFileSpec, ModelSpec
+        from dockyard.builders.specs import ModelFileSpec, ModelSpec
 
         files = tuple(
             ModelFileSpec(

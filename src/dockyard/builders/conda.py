@@ -1,6 +1,6 @@
 """Translate an environment spec (conda packages, the ``pip:`` section) into what uv installs.
 
-Pure functions over :class:`~dockyard.build.specs.EnvironmentSpec` (``-r`` files are read from
+Pure functions over :class:`~dockyard.builders.specs.EnvironmentSpec` (``-r`` files are read from
 ``spec.included_files`` first, then from ``spec.base_dir``). The rules, documented in
 ``docs/environments-build.md``:
 
@@ -26,7 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from dockyard.build.specs import EnvironmentSpec
+from dockyard.builders.specs import EnvironmentSpec
 from dockyard.errors import SpecError
 
 #: conda package names whose PyPI distribution has another name.

@@ -1,7 +1,7 @@
 """Build images on a Docker engine, keep the full build log, name the failing step, push and pull.
 
-:func:`build_image` writes the build context for an :class:`~dockyard.build.dockerfile.ImageSpec`
-(see :mod:`dockyard.build.dockerfile`), builds it through the Docker SDK for Python (the engine's
+:func:`build_image` writes the build context for an :class:`~dockyard.builders.dockerfile.ImageSpec`
+(see :mod:`dockyard.builders.dockerfile`), builds it through the Docker SDK for Python (the engine's
 legacy builder, with ``network_mode="host"`` by default), streams every line to ``on_line`` and to
 ``log_path`` (the full log is kept there, success or not), and returns a :class:`BuildResult`.
 
@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from dockyard.build.dockerfile import BuildContext, ImageSpec, write_build_context
-from dockyard.build.install_errors import diagnose
+from dockyard.builders.dockerfile import BuildContext, ImageSpec, write_build_context
+from dockyard.builders.install_errors import diagnose
 from dockyard.errors import DockyardError, ImageBuildError, ImageNotFoundError
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -63,7 +63,7 @@ def build_image(
     """Write the context for ``spec``, build it as ``tag`` and return the result.
 
     ``context_dir`` keeps the context (a temporary folder is used and removed otherwise).
-    ``cache_dir`` is where resolved wheelhouses are cached (see :mod:`dockyard.build.wheelhouse`).
+    ``cache_dir`` is where resolved wheelhouses are cached (see :mod:`dockyard.builders.wheelhouse`).
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as log_file:

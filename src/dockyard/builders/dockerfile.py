@@ -10,7 +10,7 @@ the last layer::
 
 * App root ``/var/azureml-app`` (the server's working directory): models under
   ``azureml-models/<name>/<version>/``, the source directory as ``<its folder name>/`` (or the
-  entry script alone), as :mod:`dockyard.build.layout` lays out local deployments.
+  entry script alone), as :mod:`dockyard.builders.layout` lays out local deployments.
 * The server: ``python -m dockyard.server --host 0.0.0.0 --port 5001`` in the app root, as a
   non-root user (``dockyard``, uid 1000), with a ``HEALTHCHECK`` on ``/health/ready``. The script
   and models come from Azure ML v1's variables: ``AML_APP_ROOT=/var/azureml-app``,
@@ -41,11 +41,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 import dockyard
-from dockyard.build import wheelhouse as deps
-from dockyard.build.base_image import DEFAULT_BASE_IMAGE
-from dockyard.build.layout import model_dir_value, place_models, place_source
-from dockyard.build.runtime import PTH_NAME, pth_text
-from dockyard.build.specs import EnvironmentSpec, ModelSpec
+from dockyard.builders import wheelhouse as deps
+from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
+from dockyard.builders.layout import model_dir_value, place_models, place_source
+from dockyard.builders.runtime import PTH_NAME, pth_text
+from dockyard.builders.specs import EnvironmentSpec, ModelSpec
 from dockyard.errors import ValidationError
 from dockyard.server import contract
 
@@ -347,7 +347,7 @@ def _runtime_wheel(spec: ImageSpec, folder: Path, *, copy: bool = False) -> Path
         target = folder / spec.runtime_wheel.name
         shutil.copy2(spec.runtime_wheel, target)
         return target
-    from dockyard.build.runtime import build_server_wheel
+    from dockyard.builders.runtime import build_server_wheel
 
     return build_server_wheel(folder)
 

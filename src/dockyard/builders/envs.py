@@ -1,6 +1,6 @@
 """Virtual environments per build hash, built with uv, cached, shared safely between processes.
 
-:func:`ensure_environment` turns an :class:`~dockyard.build.specs.EnvironmentSpec` into a
+:func:`ensure_environment` turns an :class:`~dockyard.builders.specs.EnvironmentSpec` into a
 :class:`ResolvedEnvironment` (an interpreter that can run ``python -m dockyard.server``):
 
 * ``cache_dir/<build_hash>/`` holds the virtual environment; it is reused when its marker
@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import dockyard
-from dockyard.build import runtime
-from dockyard.build.cache import build_once, write_json
-from dockyard.build.conda import InstallPlan, plan_install, python_mismatch
-from dockyard.build.specs import EnvironmentSpec
-from dockyard.build.uvtool import BuildLog, read_pip_settings, run_uv, uv_source_options
+from dockyard.builders import runtime
+from dockyard.builders.cache import build_once, write_json
+from dockyard.builders.conda import InstallPlan, plan_install, python_mismatch
+from dockyard.builders.specs import EnvironmentSpec
+from dockyard.builders.uvtool import BuildLog, read_pip_settings, run_uv, uv_source_options
 from dockyard.errors import EnvironmentBuildError, SpecError
 
 Progress = Callable[[str], None]

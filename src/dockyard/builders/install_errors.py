@@ -1,8 +1,8 @@
 """Why a package installation failed, read from the installer's output (uv or pip).
 
 One diagnosis for every place dockyard installs packages: local environments (uv, see
-:func:`dockyard.build.uvtool.install_error`) and images (pip resolving the wheelhouse on the host,
-see :mod:`dockyard.build.wheelhouse`). It names the requirements the installer complained about
+:func:`dockyard.builders.uvtool.install_error`) and images (pip resolving the wheelhouse on the host,
+see :mod:`dockyard.builders.wheelhouse`). It names the requirements the installer complained about
 and says which of the usual causes it was:
 
 * **no wheel for this Python**: the installer fell back to the source distribution and building it

@@ -24,7 +24,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.build.specs import ModelSpec
+from dockyard.builders.specs import ModelSpec
 from dockyard.errors import IntegrityError, UserError
 from dockyard.server import contract
 from dockyard.store.layout import WORKSPACE_ENTRIES, WORKSPACE_FILE

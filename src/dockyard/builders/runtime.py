@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import dockyard
-from dockyard.build.cache import build_once, write_json
-from dockyard.build.uvtool import BuildLog, Progress, run_uv
+from dockyard.builders.cache import build_once, write_json
+from dockyard.builders.uvtool import BuildLog, Progress, run_uv
 from dockyard.errors import EnvironmentBuildError
 
 _VERSIONS_SCRIPT = (
@@ -140,7 +140,7 @@ def build_server_wheel(dest_dir: Path) -> Path:
         "Requires-Python: >=3.11",
         *(f"Requires-Dist: {req}" for req in server_requirements()),
     ]
-    wheel = ["Wheel-Version: 1.0", "Generator: dockyard.build.runtime", "Root-Is-Purelib: true"]
+    wheel = ["Wheel-Version: 1.0", "Generator: dockyard.builders.runtime", "Root-Is-Purelib: true"]
     entries = [(name, file.read_bytes()) for name, file in server_files()]
     entries += [
         (f"{info}/METADATA", ("\n".join(metadata) + "\n").encode()),

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from dockyard.build.conda import InstallPlan
-from dockyard.build.install_errors import diagnose
+from dockyard.builders.conda import InstallPlan
+from dockyard.builders.install_errors import diagnose
 from dockyard.errors import EnvironmentBuildError
 
 Progress = Callable[[str], None]
@@ -267,7 +267,7 @@ def install_error(
     lines: list[str], plan: InstallPlan | None, log_path: Path | None
 ) -> EnvironmentBuildError:
     """An error naming the requirements uv could not install, with its explanation (the same
-    diagnosis images get: :func:`dockyard.build.install_errors.diagnose`)."""
+    diagnosis images get: :func:`dockyard.builders.install_errors.diagnose`)."""
     requirements = [*(plan.requirements if plan else []), *(plan.editables if plan else [])]
     found = diagnose(lines, requirements, platform.python_version(), log_path=log_path)
     return EnvironmentBuildError(

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.build.install_errors import diagnose, requirement_lines
-from dockyard.build.specs import EnvironmentSpec
+from dockyard.builders.install_errors import diagnose, requirement_lines
+from dockyard.builders.specs import EnvironmentSpec
 from dockyard.errors import ImageBuildError, ValidationError
 
 _MARKER = ".dockyard-wheelhouse.json"
@@ -228,13 +228,13 @@ def requirements_for(
 ) -> tuple[str, str]:
     """``(requirements.txt text, constraints.txt text)`` for an environment spec.
 
-    Conda packages are translated to pip requirements by :func:`dockyard.build.conda.plan_install`
+    Conda packages are translated to pip requirements by :func:`dockyard.builders.conda.plan_install`
     (``azureml-defaults`` is satisfied by the server runtime). Notes and warnings of the
     translation are appended to ``notes``. A user-managed environment installs nothing.
     """
     if environment is None or environment.user_managed:
         return "", ""
-    from dockyard.build.conda import plan_install, python_mismatch
+    from dockyard.builders.conda import plan_install, python_mismatch
 
     plan = plan_install(environment)
     notes.extend(plan.notes)

@@ -28,7 +28,7 @@ def bootstrap(
     """Build (or reuse) the base image with debootstrap + docker import, and make it the
     workspace's default."""
     from dockyard.assets._image_settings import set_default_base_image
-    from dockyard.build.base_image import DEFAULT_MIRROR, bootstrap_base_image
+    from dockyard.builders.base_image import DEFAULT_MIRROR, bootstrap_base_image
     from dockyard.targets.docker_engine import connect
 
     ws = load_workspace(workspace)
@@ -50,7 +50,7 @@ def bootstrap(
 def show(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """The workspace's default base image."""
     from dockyard.assets._image_settings import default_base_image
-    from dockyard.build.base_image import DEFAULT_BASE_IMAGE
+    from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
 
     ws = load_workspace(workspace)
     chosen = default_base_image(ws)

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from dockyard.assets.image import Image
     from dockyard.workspace import Workspace
 
-#: uid of the image's app user (see dockyard.build.dockerfile.APP_UID): it must read the keys.
+#: uid of the image's app user (see dockyard.builders.dockerfile.APP_UID): it must read the keys.
 APP_UID = 1000
 
 

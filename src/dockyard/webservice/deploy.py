@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.build.layout import lay_out
+from dockyard.builders.layout import lay_out
 from dockyard.errors import (
     ConflictError,
     DeploymentError,
@@ -71,7 +71,7 @@ def resolve_python(
         str(k): str(v)
         for k, v in (getattr(environment, "environment_variables", None) or {}).items()
     }
-    from dockyard.build.envs import ensure_environment
+    from dockyard.builders.envs import ensure_environment
 
     spec = environment.to_spec()
     resolved = ensure_environment(spec, environments_cache(ws), progress=progress)

@@ -7,7 +7,7 @@ import hashlib
 import zipfile
 from pathlib import Path
 
-from dockyard.build.specs import EnvironmentSpec
+from dockyard.builders.specs import EnvironmentSpec
 
 
 def make_spec(build_hash: str, **kw: object) -> EnvironmentSpec:

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.build.envbuild_helpers import make_ca_and_cert, make_spec, make_wheel
+from tests.integration.builders.envbuild_helpers import make_ca_and_cert, make_spec, make_wheel
 
-from dockyard.build.envs import ensure_environment
+from dockyard.builders.envs import ensure_environment
 from dockyard.errors import EnvironmentBuildError
 
 
@@ -56,8 +56,8 @@ def test_concurrent_processes_build_once(env_cache: Path) -> None:
         f"""
         import json, sys
         from pathlib import Path
-        from dockyard.build.envs import ensure_environment
-        from dockyard.build.specs import EnvironmentSpec
+        from dockyard.builders.envs import ensure_environment
+        from dockyard.builders.specs import EnvironmentSpec
         spec = EnvironmentSpec(name="c", build_hash="concurrent01", pip_packages=("six",))
         env = ensure_environment(spec, Path({str(env_cache)!r}))
         print(json.dumps({{"reused": env.reused, "python": str(env.python)}}))
@@ -78,8 +78,8 @@ def test_killed_build_leaves_nothing_trusted(env_cache: Path) -> None:
         f"""
         import time
         from pathlib import Path
-        from dockyard.build import envs
-        from dockyard.build.specs import EnvironmentSpec
+        from dockyard.builders import envs
+        from dockyard.builders.specs import EnvironmentSpec
         real = envs.run_uv
         def slow(args, *a, **kw):
             real(args, *a, **kw)

@@ -12,10 +12,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.integration.build.envbuild_helpers import make_spec
+from tests.integration.builders.envbuild_helpers import make_spec
 
-from dockyard.build import runtime
-from dockyard.build.envs import ensure_environment
+from dockyard.builders import runtime
+from dockyard.builders.envs import ensure_environment
 
 HAS_SERVER_MAIN = (runtime.package_root() / "server" / "__main__.py").is_file()
 
@@ -94,7 +94,7 @@ def test_edited_server_gives_a_new_runtime_on_reuse(
 def test_user_managed_interpreter_gets_the_runtime_at_start_up(
     env_cache: Path, tmp_path: Path
 ) -> None:
-    from dockyard.build.uvtool import find_uv
+    from dockyard.builders.uvtool import find_uv
 
     venv = tmp_path / "theirs"
     run([find_uv(), "venv", "--python", sys.executable, str(venv)], check=True)

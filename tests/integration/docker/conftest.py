@@ -7,7 +7,7 @@ Session fixtures, started once and only when a test asks for them:
   and stops at the end, by PID, only a dockerd it started itself.
 * ``registry``: ``scripts/engines/registry start`` (Debian's docker-registry on 127.0.0.1, free
   port), stopped at the end only if this session started it.
-* ``base_image``: :func:`dockyard.build.base_image.bootstrap_base_image` (debootstrap + docker
+* ``base_image``: :func:`dockyard.builders.base_image.bootstrap_base_image` (debootstrap + docker
   import, about 40 s the first time; reused when present).
 
 A missing or unstartable engine skips the tests locally and fails them with ``CI=true``.
@@ -89,7 +89,7 @@ def registry(docker_client: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def base_image(docker_client: Any) -> str:
-    from dockyard.build.base_image import bootstrap_base_image
+    from dockyard.builders.base_image import bootstrap_base_image
     from dockyard.errors import ImageBuildError
 
     try:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from dockyard.build.docker_builder import build_image, image_reference, pull_image, push_image
-from dockyard.build.dockerfile import APP_ROOT, ImageSpec
-from dockyard.build.specs import EnvironmentSpec, ModelFileSpec, ModelSpec
-from dockyard.build.wheelhouse import RESOLVE_STEP, host_ca_bundle
+from dockyard.builders.docker_builder import build_image, image_reference, pull_image, push_image
+from dockyard.builders.dockerfile import APP_ROOT, ImageSpec
+from dockyard.builders.specs import EnvironmentSpec, ModelFileSpec, ModelSpec
+from dockyard.builders.wheelhouse import RESOLVE_STEP, host_ca_bundle
 from dockyard.errors import ImageBuildError
 from dockyard.targets.docker_engine import (
     container_logs,
@@ -45,7 +45,7 @@ VERSION = 1
 
 def _server_committed() -> bool:
     """True once the scoring server (helper S1) has a ``python -m dockyard.server`` entry point."""
-    from dockyard.build.runtime import package_root
+    from dockyard.builders.runtime import package_root
 
     return (package_root() / "server" / "__main__.py").is_file()
 
@@ -327,7 +327,7 @@ def test_generated_context_builds_with_the_docker_cli_and_runs_by_hand(
     import shutil
     import subprocess
 
-    from dockyard.build.dockerfile import write_build_context
+    from dockyard.builders.dockerfile import write_build_context
 
     if shutil.which("docker") is None:
         pytest.skip("the docker CLI is not installed")

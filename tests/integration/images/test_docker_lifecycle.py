@@ -56,7 +56,7 @@ def test_reload_uses_the_services_own_project_when_the_image_was_shared(
 ) -> None:
     """Item 5: rA and rB have identical files, so rB's deploy reuses rA's image; editing
     rB/score.py and reloading rB must serve the edit from rB, and leave rA alone."""
-    from dockyard.build import runtime
+    from dockyard.builders import runtime
 
     # The server's sources are part of an image's content: pin their hash, so that an edit of
     # dockyard's own tree while this test runs cannot stop the image from being shared.

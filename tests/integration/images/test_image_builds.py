@@ -11,7 +11,7 @@ import pytest
 
 from dockyard import InferenceConfig, Model
 from dockyard.assets.image import ContainerImage, Image, ImageCreationError, package
-from dockyard.build.wheelhouse import RESOLVE_STEP
+from dockyard.builders.wheelhouse import RESOLVE_STEP
 from dockyard.errors import WebserviceException
 
 from .conftest import SCORE

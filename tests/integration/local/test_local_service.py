@@ -2,7 +2,7 @@
 
 Each test deploys real scoring servers on 127.0.0.1 and deletes them at the end. No environment
 is given, so the server runs in this interpreter (the fast path); environment builds are covered
-by tests/integration/build.
+by tests/integration/builders.
 """
 
 from __future__ import annotations

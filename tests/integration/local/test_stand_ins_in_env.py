@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Webservice, Workspace
-from dockyard.build import runtime
+from dockyard.builders import runtime
 from dockyard.targets.supervisor import SPEC_FILE
 from dockyard.webservice.deploy import services_root
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard.build.dockerfile import RUNTIME_DIR, render_dockerfile
-from dockyard.build.layout import model_dir_for, model_dir_value
-from dockyard.build.specs import ModelSpec
+from dockyard.builders.dockerfile import RUNTIME_DIR, render_dockerfile
+from dockyard.builders.layout import model_dir_for, model_dir_value
+from dockyard.builders.specs import ModelSpec
 
 
 def _model(name: str, version: int) -> ModelSpec:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.cache import build_once, discard, read_json, write_json
+from dockyard.builders.cache import build_once, discard, read_json, write_json
 
 
 def complete(path: Path) -> bool:
@@ -96,7 +96,7 @@ def test_stale_temp_and_incomplete_final_are_removed(tmp_path: Path) -> None:
 
 
 def test_lock_timeout_is_a_clear_error(tmp_path: Path) -> None:
-    from dockyard.build.cache import locked
+    from dockyard.builders.cache import locked
     from dockyard.errors import EnvironmentBuildError
 
     lock = tmp_path / "x.lock"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.conda import (
+from dockyard.builders.conda import (
     CONDA_SYSTEM_PACKAGES,
     CONDA_TO_PYPI,
     conda_version_to_specifier,
@@ -14,7 +14,7 @@ from dockyard.build.conda import (
     plan_install,
     python_mismatch,
 )
-from dockyard.build.specs import EnvironmentSpec
+from dockyard.builders.specs import EnvironmentSpec
 from dockyard.errors import SpecError
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from dockyard.build import envs
-from dockyard.build.envs import ENV_MARKER, ensure_environment
-from dockyard.build.specs import EnvironmentSpec
+from dockyard.builders import envs
+from dockyard.builders.envs import ENV_MARKER, ensure_environment
+from dockyard.builders.specs import EnvironmentSpec
 from dockyard.errors import SpecError
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build import wheelhouse
-from dockyard.build.conda import InstallPlan
-from dockyard.build.install_errors import bare_name, diagnose, requirement_lines
-from dockyard.build.uvtool import install_error
+from dockyard.builders import wheelhouse
+from dockyard.builders.conda import InstallPlan
+from dockyard.builders.install_errors import bare_name, diagnose, requirement_lines
+from dockyard.builders.uvtool import install_error
 from dockyard.errors import ImageBuildError
 
 SEED = "numpy==1.15.4\nscikit-learn==0.19.1\n"
@@ -204,7 +204,7 @@ def test_real_resolution_of_the_seed_pin_for_another_python(tmp_path: Path) -> N
 
 def test_network_mode_build_gets_the_same_diagnosis(tmp_path: Path) -> None:
     """python_deps="network": pip runs in the build; its failure reads the same."""
-    from dockyard.build.docker_builder import _failure, _follow, _StepTracker
+    from dockyard.builders.docker_builder import _failure, _follow, _StepTracker
 
     state = _StepTracker()
     step = (

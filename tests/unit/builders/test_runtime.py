@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build import runtime
+from dockyard.builders import runtime
 
 
 @pytest.fixture

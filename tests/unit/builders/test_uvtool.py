@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build import uvtool
-from dockyard.build.conda import InstallPlan
-from dockyard.build.uvtool import (
+from dockyard.builders import uvtool
+from dockyard.builders.conda import InstallPlan
+from dockyard.builders.uvtool import (
     PipSettings,
     install_error,
     pip_config_files,

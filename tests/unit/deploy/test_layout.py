@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.layout import lay_out
-from dockyard.build.specs import ModelFileSpec, ModelSpec
+from dockyard.builders.layout import lay_out
+from dockyard.builders.specs import ModelFileSpec, ModelSpec
 from dockyard.errors import IntegrityError, UserError
 
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.dockerfile import (
+from dockyard.builders.dockerfile import (
     APP_ROOT,
     ImageSpec,
     image_labels,
     render_dockerfile,
     write_build_context,
 )
-from dockyard.build.specs import EnvironmentSpec, ModelFileSpec, ModelSpec
-from dockyard.build.wheelhouse import (
+from dockyard.builders.specs import EnvironmentSpec, ModelFileSpec, ModelSpec
+from dockyard.builders.wheelhouse import (
     check_network_requirements,
     requirements_for,
     wheelhouse_key,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.base_image import default_base_image_name
-from dockyard.build.docker_builder import _failure, _follow, _StepTracker, image_reference
+from dockyard.builders.base_image import default_base_image_name
+from dockyard.builders.docker_builder import _failure, _follow, _StepTracker, image_reference
 from dockyard.errors import EngineUnavailableError, ImageBuildError, ValidationError
 from dockyard.targets.docker_engine import ContainerState, connect
 
