@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/server/run.py            # the full run (about 15 minutes)
     .venv/bin/python benchmarks/server/run.py --quick    # 1 round x 2 s: a smoke test
+    .venv/bin/python benchmarks/server/run.py --baseline 4a125fe   # also dockyard at that commit
 
 In one invocation it runs, one server at a time, in interleaved rounds, two workloads (the iris
 LogisticRegression score.py and an echo score.py) on azmlinfsrv, dockyard's server and a bare
@@ -9,6 +10,13 @@ uvicorn app, each at 1 and 2 workers, under wrk at 1, 8 and 64 connections on 12
 timing a server it checks its answer to the workload's request against azmlinfsrv's. A cell with
 any non-2xx answer or socket error does not count. Results (median of the rounds) go to the
 "Scoring server" section of benchmarks/README.md and, raw, to benchmarks/server/results-raw/.
+
+With ``--baseline REF`` a fourth server, ``dockyard@REF``, runs in the same interleaved rounds:
+REF checked out in a temporary ``git worktree`` and started exactly like ``dockyard`` (same
+interpreter, same packages) with ``PYTHONPATH=<worktree>/src`` in front, so the two versions of
+dockyard's server differ only in their own code. The README section then gets a table "dockyard
+now vs dockyard@REF" that calls a cell slower only beyond the run-to-run spread (max - min over
+the rounds, relative to the median) measured in the same run.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,6 +47,7 @@ sys.path.insert(0, str(REPO))
 from tests.compat.conftest import train_iris  # noqa: E402
 from tests.compat.oracle import ORACLE_PYTHON, ensure_oracle_venv  # noqa: E402
 from tests.compat.servers import (  # noqa: E402
+    DOCKYARD_PYTHON,
     HOST,
     Server,
     dockyard_server_available,
@@ -55,6 +65,70 @@ WORKLOADS = {
     "echo": ("score_echo.py", json.dumps({"data": "hello, benchmark"})),
 }
 KINDS = ("azmlinfsrv", "dockyard", "bare")
+BASELINE_ALIAS = "baseline"  # --servers baseline means dockyard@REF
+
+
+@dataclass
+class Baseline:
+    """dockyard's server at another commit, checked out in a temporary git worktree."""
+
+    ref: str
+    commit: str
+    kind: str  # "dockyard@REF"
+    tree: Path
+
+    @property
+    def src(self) -> Path:
+        return self.tree / "src"
+
+
+def baseline_kind(ref: str) -> str:
+    # The kind is part of the "/"-separated cell keys: a ref with a "/" is named by its commit.
+    if "/" in ref:
+        ref = git("rev-parse", "--short", f"{ref}^{{commit}}")
+    return f"dockyard@{ref}"
+
+
+def git(*args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}"
+        )
+    return proc.stdout.strip()
+
+
+def add_baseline(ref: str) -> Baseline:
+    commit = git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    tree = Path(tempfile.mkdtemp(prefix="dockyard-bench-baseline-")) / "tree"
+    git("worktree", "add", "--detach", str(tree), commit)
+    return Baseline(ref, commit, baseline_kind(ref), tree)
+
+
+def remove_baseline(baseline: Baseline) -> None:
+    try:
+        git("worktree", "remove", "--force", str(baseline.tree))
+    except RuntimeError as exc:
+        print(f"warning: {exc}; remove it with: git worktree remove --force {baseline.tree}")
+    shutil.rmtree(baseline.tree.parent, ignore_errors=True)
+
+
+def server_module_file(pythonpath: Path | None, cwd: Path) -> str:
+    """Where ``python -m dockyard.server`` would import ``dockyard.server`` from."""
+    env = server_env({"PYTHONPATH": str(pythonpath)} if pythonpath else None)
+    code = "import dockyard.server as s; print(s.__file__)"
+    proc = subprocess.run(
+        [str(DOCKYARD_PYTHON), "-c", code], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"importing dockyard.server failed:\n{proc.stderr[-2000:]}")
+    return proc.stdout.strip()
+
+
+def server_tree_state() -> dict[str, str]:
+    """HEAD and any uncommitted change under src/dockyard/server (the "now" that was measured)."""
+    dirty = git("status", "--porcelain", "--", "src/dockyard/server")
+    return {"head": git("rev-parse", "--short", "HEAD"), "uncommitted": dirty}
 
 
 @dataclass
@@ -67,17 +141,41 @@ class Cell:
     def summary(self) -> dict[str, object]:
         if self.invalid or not self.rps:
             return {"valid": False, "why": "; ".join(self.invalid) or "not run"}
-        return {
-            "valid": True,
-            "rps": statistics.median(self.rps),
-            "p50_ms": statistics.median(self.p50_ms),
-            "p99_ms": statistics.median(self.p99_ms),
-            "rounds": len(self.rps),
-        }
+        out: dict[str, object] = {"valid": True, "rounds": len(self.rps)}
+        for name, values in (("rps", self.rps), ("p50_ms", self.p50_ms), ("p99_ms", self.p99_ms)):
+            median = statistics.median(values)
+            out[name] = median
+            # Run-to-run spread: min and max over the rounds, (max - min) / median in percent.
+            out[f"{name}_min"], out[f"{name}_max"] = min(values), max(values)
+            out[f"{name}_spread_pct"] = (
+                (max(values) - min(values)) / median * 100 if median else 0.0
+            )
+            out[f"{name}_rounds"] = values
+        return out
 
 
-def start(kind: str, workload: str, workers: int, app_root: Path, model_dir: Path) -> Server:
+def start(
+    kind: str,
+    workload: str,
+    workers: int,
+    app_root: Path,
+    model_dir: Path,
+    baseline: Baseline | None = None,
+) -> Server:
     script = HERE / WORKLOADS[workload][0]
+    if baseline is not None and kind == baseline.kind:
+        # Exactly like "dockyard" (same interpreter and packages), with the worktree's src first.
+        server = start_server(
+            "dockyard",
+            script,
+            app_root=app_root,
+            log_dir=app_root / "logs" / "baseline",
+            model_dir=model_dir,
+            workers=workers,
+            env={"PYTHONPATH": str(baseline.src)},
+        )
+        server.kind = kind
+        return server
     if kind in ("azmlinfsrv", "dockyard"):
         return start_server(
             "oracle" if kind == "azmlinfsrv" else "dockyard",
@@ -210,11 +308,44 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     ensure_oracle_venv()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
-    kinds = [k for k in KINDS if k in args.servers]
+    baseline = add_baseline(args.baseline) if args.baseline else None
+    try:
+        return _run(args, baseline)
+    finally:
+        if baseline is not None:
+            remove_baseline(baseline)
+
+
+def _run(args: argparse.Namespace, baseline: Baseline | None) -> dict[str, object]:
+    kinds = []
+    for kind in KINDS:
+        if kind in args.servers:
+            kinds.append(kind)
+        # dockyard@REF right after dockyard: the two versions run next to each other each round.
+        if kind == "dockyard" and baseline is not None and baseline.kind in args.servers:
+            kinds.append(baseline.kind)
     if "dockyard" in kinds and not dockyard_server_available():
         print("dockyard.server is not available: benchmarking azmlinfsrv and bare only")
         kinds.remove("dockyard")
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    versions: dict[str, dict[str, str]] = {}
+    if "dockyard" in kinds:
+        versions["now"] = {"server_file": server_module_file(None, work), **server_tree_state()}
+        print(f"dockyard: dockyard.server from {versions['now']['server_file']}")
+    if baseline is not None and baseline.kind in kinds:
+        where = server_module_file(baseline.src, work)
+        print(f"{baseline.kind} ({baseline.commit[:12]}): dockyard.server from {where}")
+        if not Path(where).resolve().is_relative_to(baseline.tree.resolve()):
+            sys.exit(
+                f"{baseline.kind} imports dockyard.server from {where}, not from its worktree "
+                f"{baseline.tree}: check that nothing else puts dockyard before PYTHONPATH"
+            )
+        versions["baseline"] = {
+            "ref": baseline.ref,
+            "commit": baseline.commit,
+            "kind": baseline.kind,
+            "server_file": where,
+        }
     model_dir = train_iris(work / "azureml-models" / "iris" / "1")
     cells: dict[str, Cell] = {}
     startup: dict[str, list[float]] = {}
@@ -227,7 +358,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             order.reverse()
         for workload, kind, workers in order:
             body = WORKLOADS[workload][1]
-            server = start(kind, workload, workers, work, model_dir)
+            server = start(kind, workload, workers, work, model_dir, baseline)
             try:
                 first = wait_first_score(server, body)
                 startup.setdefault(f"{kind}/{workload}/{workers}w", []).append(first)
@@ -283,7 +414,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "elapsed_s": round(time.monotonic() - began),
         "cells": {k: c.summary() for k, c in cells.items()},
         "startup_s": {k: statistics.median(v) for k, v in startup.items()},
+        "versions": versions,
     }
+    if "now" in versions:
+        # Others may edit the working tree during a run: say whether "now" changed under us.
+        after = server_tree_state()
+        versions["now"]["head_after"] = after["head"]
+        versions["now"]["uncommitted_after"] = after["uncommitted"]
     shutil.rmtree(work, ignore_errors=True)
     return results
 
@@ -392,6 +529,7 @@ def render(results: dict[str, object], other_load: str) -> str:
         "Goal (issue 4): at 8 and 64 connections, for each worker count and both workloads, "
         "dockyard >= 3x azmlinfsrv's requests/s with a lower p99, and for `model` also >= 0.75x "
         f"the bare app. Met in {goals_met} of {goals_total} cells.",
+        *render_comparison(results),
         "",
         "Start-up, process start to the first 200 on `POST /score` (median of the rounds, seconds):",
         "",
@@ -403,6 +541,114 @@ def render(results: dict[str, object], other_load: str) -> str:
         lines.append(f"| {kind} | {workload} | {workers[:-1]} | {startup[key]:.2f} |")
     lines += ["", END]
     return "\n".join(lines) + "\n"
+
+
+def verdict(now: dict[str, Any], base: dict[str, Any]) -> str:
+    """Slower or faster only beyond the larger of the two cells' run-to-run spreads."""
+    rps_change = (now["rps"] - base["rps"]) / base["rps"] * 100
+    p99_change = (now["p99_ms"] - base["p99_ms"]) / base["p99_ms"] * 100
+    rps_spread = max(now["rps_spread_pct"], base["rps_spread_pct"])
+    p99_spread = max(now["p99_ms_spread_pct"], base["p99_ms_spread_pct"])
+    slower = [
+        n
+        for n, bad in (("req/s", -rps_change > rps_spread), ("p99", p99_change > p99_spread))
+        if bad
+    ]
+    if slower:
+        return f"**slower** ({', '.join(slower)})"
+    faster = [
+        n
+        for n, good in (("req/s", rps_change > rps_spread), ("p99", -p99_change > p99_spread))
+        if good
+    ]
+    if faster:
+        return f"faster ({', '.join(faster)})"
+    return "same (within spread)"
+
+
+def spread(cell: dict[str, Any], name: str, digits: int) -> str:
+    low, high = fmt(cell[f"{name}_min"], digits), fmt(cell[f"{name}_max"], digits)
+    return f"{low}-{high} ({cell[f'{name}_spread_pct']:.1f}%)"
+
+
+def render_comparison(results: dict[str, object]) -> list[str]:
+    """The "dockyard now vs dockyard@REF" table, when the run had a baseline."""
+    versions = results.get("versions")
+    if not isinstance(versions, dict) or "baseline" not in versions or "now" not in versions:
+        return []
+    cells = results["cells"]
+    settings = results["settings"]
+    assert isinstance(cells, dict) and isinstance(settings, dict)
+    base_info, now_info = versions["baseline"], versions["now"]
+    kind = base_info["kind"]
+    dirty = "no" if not now_info["uncommitted"] else "some"
+    changed = now_info.get("uncommitted_after", now_info["uncommitted"]) != now_info["uncommitted"]
+    head_after = now_info.get("head_after", now_info["head"])
+    moved = "" if head_after == now_info["head"] else f" (HEAD {head_after} at the end)"
+    lines = [
+        "",
+        f"### dockyard now vs {kind}",
+        "",
+        f"`dockyard` is the working tree (HEAD {now_info['head']}, {dirty} uncommitted changes "
+        f"under `src/dockyard/server` at the start{', changed during the run' if changed else ''}"
+        f"{moved}); "
+        f"`{kind}` is commit {base_info['commit'][:12]} checked out in a temporary `git worktree` "
+        "and started the same way (same interpreter and packages) with `PYTHONPATH=<worktree>/src` "
+        "in front, in the same interleaved rounds (right after `dockyard`, order reversed every "
+        f"other round). Spread: min-max over the {settings['rounds']} rounds and (max - min) / "
+        "median. A cell is **slower** only when now's req/s is below the baseline's by more than "
+        "the larger of the two req/s spreads, or now's p99 is above the baseline's by more than "
+        "the larger of the two p99 spreads; **faster** likewise the other way.",
+        "",
+        f"| workload | workers | conns | now req/s | {kind} req/s | now / base req/s | "
+        f"now req/s spread | base req/s spread | now p99 ms | base p99 ms | now / base p99 | "
+        f"now p99 spread | base p99 spread | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    counts: dict[str, int] = {}
+    for workload in WORKLOADS:
+        for workers in settings["workers"]:
+            for conns in settings["connections"]:
+                now = cells.get(f"{workload}/dockyard/{workers}w/c{conns}")
+                base = cells.get(f"{workload}/{kind}/{workers}w/c{conns}")
+                if now is None and base is None:
+                    continue
+                row = [workload, str(workers), str(conns)]
+                bad = [
+                    f"{name}: " + ("not run" if c is None else f"invalid: {c['why']}")
+                    for name, c in (("now", now), ("base", base))
+                    if c is None or not c["valid"]
+                ]
+                if bad or now is None or base is None:
+                    row += ["; ".join(bad)] + ["-"] * 10 + ["n/a"]
+                    counts["n/a"] = counts.get("n/a", 0) + 1
+                else:
+                    v = verdict(now, base)
+                    key = v.split(" ")[0].strip("*")
+                    counts[key] = counts.get(key, 0) + 1
+                    row += [
+                        fmt(now["rps"]),
+                        fmt(base["rps"]),
+                        f"{now['rps'] / base['rps']:.3f}x",
+                        spread(now, "rps", 0),
+                        spread(base, "rps", 0),
+                        fmt(now["p99_ms"], 2),
+                        fmt(base["p99_ms"], 2),
+                        f"{now['p99_ms'] / base['p99_ms']:.3f}x",
+                        spread(now, "p99_ms", 2),
+                        spread(base, "p99_ms", 2),
+                        v,
+                    ]
+                lines.append("| " + " | ".join(row) + " |")
+    total = sum(counts.values())
+    lines += [
+        "",
+        f"Verdicts: {counts.get('slower', 0)} slower, {counts.get('same', 0)} same (within spread), "
+        f"{counts.get('faster', 0)} faster"
+        + (f", {counts['n/a']} not comparable" if counts.get("n/a") else "")
+        + f", of {total} cells.",
+    ]
+    return lines
 
 
 def write_readme(section: str) -> None:
@@ -427,13 +673,45 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
-    parser.add_argument("--servers", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        metavar="KIND",
+        help=f"any of {', '.join(KINDS)}, and with --baseline REF also dockyard@REF (or "
+        f"{BASELINE_ALIAS!r}); default: all of them",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run dockyard's server at git commit REF (a temporary git worktree, same "
+        "interpreter and packages) and compare it with the working tree's, cell by cell",
+    )
     parser.add_argument("--quick", action="store_true", help="1 round x 2 s, no README update")
     parser.add_argument(
         "--no-readme", action="store_true", help="print the table, leave README alone"
     )
     parser.add_argument("--note", default="", help="a sentence about other load on the machine")
     args = parser.parse_args()
+    kinds = list(KINDS)
+    if args.baseline:
+        try:
+            git("rev-parse", "--verify", "--quiet", f"{args.baseline}^{{commit}}")
+            kinds.append(baseline_kind(args.baseline))
+        except RuntimeError as exc:
+            parser.error(
+                f"--baseline {args.baseline}: not a commit of this repository "
+                f"(see git log --oneline): {exc}"
+            )
+        if args.servers:
+            args.servers = [kinds[-1] if k == BASELINE_ALIAS else k for k in args.servers]
+    if args.servers is None:
+        args.servers = kinds
+    unknown = [k for k in args.servers if k not in kinds]
+    if unknown:
+        hint = " (dockyard@REF needs --baseline REF)" if any("@" in k for k in unknown) else ""
+        parser.error(
+            f"--servers: unknown {', '.join(unknown)}; choose from {', '.join(kinds)}{hint}"
+        )
     if args.quick:
         args.rounds, args.duration, args.warmup, args.no_readme = 1, 2, 1, True
     results = run(args)
