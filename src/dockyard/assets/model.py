@@ -29,7 +29,7 @@ from dockyard.store import model_files, model_repo
 
 if TYPE_CHECKING:
     from dockyard.builders.specs import ModelSpec
-    from dockyard.store.schema import ModelRow
+    from dockyard.store.models import ModelRecord as ModelRow
     from dockyard.workspace import Workspace
 
 log = logging.getLogger(__name__)
