@@ -16,12 +16,12 @@ app = typer.Typer(
 
 def details(ws: Any) -> dict[str, Any]:
     """The JSON shape of a workspace (documented in docs/workspace.md)."""
-    from dockyard.store import model_repo
+    from dockyard.store import models
 
     data = dict(ws.get_details())
     if "created_at" in data:
         data["createdTime"] = data.pop("created_at")
-    data["models"] = len(model_repo.names(ws.store))
+    data["models"] = len(models.names(ws.store))
     data["secrets"] = len(ws.get_default_keyvault().list_secrets())
     return data
 
