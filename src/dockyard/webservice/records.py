@@ -1,18 +1,22 @@
-"""Service records in the workspace store: the one truth every process (SDK, CLI, another
-terminal) reads. Every state change is written here with an event in the service's history."""
+"""Service records for the Webservice classes: the rule for service names, lookups that say what
+is missing, and ``ws.webservices``.
+
+The rows and their history are kept by :mod:`dockyard.store.services`; the functions here keep
+their names and take the workspace, until the callers call the store directly (``remove`` is
+``services.delete``; ``begin_operation`` is ``services.set_runtime(..., operation=marker)``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from dockyard.errors import ServiceNotFoundError, ValidationError
-from dockyard.store.schema import ServiceEventRow, ServiceRow
+from dockyard.store import services
+from dockyard.store.services import ServiceRecord
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -32,53 +36,14 @@ def check_service_name(name: str) -> str:
     return name
 
 
-@dataclass
-class ServiceRecord:
-    """A plain copy of a service row (safe to use after the session closes)."""
-
-    name: str
-    target: str
-    state: str
-    error: str | None
-    spec: dict[str, Any]
-    runtime: dict[str, Any]
-    model_ids: list[str]
-    restart_count: int
-    description: str | None = None
-    tags: dict[str, Any] = field(default_factory=dict)
-    properties: dict[str, Any] = field(default_factory=dict)
-    created_at: Any = None
-    updated_at: Any = None
-
-    @classmethod
-    def from_row(cls, row: ServiceRow) -> ServiceRecord:
-        return cls(
-            name=row.name,
-            target=row.target,
-            state=row.state,
-            error=row.error,
-            spec=dict(row.spec or {}),
-            runtime=dict(row.runtime or {}),
-            model_ids=list(row.model_ids or []),
-            restart_count=row.restart_count or 0,
-            description=row.description,
-            tags=dict(row.tags or {}),
-            properties=dict(row.properties or {}),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
-
 def get(ws: Workspace, name: str) -> ServiceRecord | None:
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
-        return ServiceRecord.from_row(row) if row else None
+    return services.get(ws.store, name)
 
 
 def require(ws: Workspace, name: str) -> ServiceRecord:
     record = get(ws, name)
     if record is None:
-        names = ", ".join(r.name for r in list_all(ws)) or "none"
+        names = ", ".join(services.names(ws.store)) or "none"
         raise ServiceNotFoundError(
             f"There is no service named {name!r} in workspace {ws.name!r} (services: {names})",
             hint="check the name with `dockyard service list`",
@@ -87,66 +52,29 @@ def require(ws: Workspace, name: str) -> ServiceRecord:
 
 
 def list_all(ws: Workspace) -> list[ServiceRecord]:
-    with ws.store.session() as session:
-        rows = session.scalars(select(ServiceRow).order_by(ServiceRow.name)).all()
-        return [ServiceRecord.from_row(row) for row in rows]
+    return services.list_all(ws.store)
 
 
 def save(ws: Workspace, record: ServiceRecord, event: str | None = None) -> None:
     """Create or update the row for ``record``; add ``event`` to its history when given."""
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == record.name))
-        if row is None:
-            row = ServiceRow(name=record.name, target=record.target)
-            session.add(row)
-        row.target = record.target
-        row.state = record.state
-        row.error = record.error
-        row.spec = record.spec
-        row.runtime = record.runtime
-        row.model_ids = record.model_ids
-        row.restart_count = record.restart_count
-        row.description = record.description
-        row.tags = record.tags
-        row.properties = record.properties
-        if event:
-            row.events.append(ServiceEventRow(state=record.state, message=event))
+    services.save(ws.store, record, event)
 
 
 def set_state(
     ws: Workspace, name: str, state: str, error: str | None, restart_count: int, message: str
 ) -> None:
     """Record a state change (and only a change) with its event."""
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
-        if row is None:
-            return
-        if row.state == state and row.error == error and row.restart_count == restart_count:
-            return
-        row.state, row.error, row.restart_count = state, error, restart_count
-        row.events.append(ServiceEventRow(state=state, message=message))
+    services.set_state(ws.store, name, state, error, restart_count, message)
 
 
 def events(ws: Workspace, name: str, after_id: int = 0) -> list[dict[str, Any]]:
     """The service's history, oldest first (only the events after event ``after_id``)."""
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
-        if row is None:
-            return []
-        return [
-            {"id": e.id, "at": e.at, "state": e.state, "message": e.message}
-            for e in sorted(row.events, key=lambda e: e.id)
-            if e.id > after_id
-        ]
+    return [dataclasses.asdict(e) for e in services.events(ws.store, name, after_id)]
 
 
 def last_event_id(ws: Workspace, name: str) -> int:
     """The id of the service's newest event (0 when it has none)."""
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
-        if row is None or not row.events:
-            return 0
-        return max(e.id for e in row.events)
+    return services.last_event_id(ws.store, name)
 
 
 def operation_marker(ws: Workspace, name: str, what: str) -> dict[str, Any]:
@@ -161,18 +89,12 @@ def begin_operation(ws: Workspace, record: ServiceRecord, what: str) -> dict[str
     """Record that ``what`` begins now, on ``record`` and in the store (nothing else changes)."""
     marker = operation_marker(ws, record.name, what)
     record.runtime["operation"] = marker
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == record.name))
-        if row is not None:
-            row.runtime = {**(row.runtime or {}), "operation": marker}
+    services.set_runtime(ws.store, record.name, operation=marker)
     return marker
 
 
 def remove(ws: Workspace, name: str) -> None:
-    with ws.store.session() as session:
-        row = session.scalar(select(ServiceRow).where(ServiceRow.name == name))
-        if row is not None:
-            session.delete(row)
+    services.delete(ws.store, name)
 
 
 class WebservicesView(Mapping[str, Any]):
@@ -189,7 +111,25 @@ class WebservicesView(Mapping[str, Any]):
         return Webservice(self._ws, name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter([r.name for r in list_all(self._ws)])
+        return iter(services.names(self._ws.store))
 
     def __len__(self) -> int:
-        return len(list_all(self._ws))
+        return len(services.names(self._ws.store))
+
+
+__all__ = [
+    "SERVICE_NAME",
+    "ServiceRecord",
+    "WebservicesView",
+    "begin_operation",
+    "check_service_name",
+    "events",
+    "get",
+    "last_event_id",
+    "list_all",
+    "operation_marker",
+    "remove",
+    "require",
+    "save",
+    "set_state",
+]
