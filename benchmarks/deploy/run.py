@@ -673,11 +673,13 @@ def probe_env_python(bench: Bench, env_python: Path, rounds: int = 3) -> dict[st
 
 def deployed_python(bench: Bench) -> str:
     from dockyard.builders.envs import ensure_environment
-    from dockyard.webservice.deploy import environments_cache
+    from dockyard.ops.release import environments_cache
 
     spec = bench.environment.to_spec()
     return str(
-        ensure_environment(spec, environments_cache(bench.ws), progress=lambda _: None).python
+        ensure_environment(
+            spec, environments_cache(Path(bench.ws.path)), progress=lambda _: None
+        ).python
     )
 
 

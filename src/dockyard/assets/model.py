@@ -286,7 +286,7 @@ class Model:
         With no ``deployment_config`` (or ``LocalWebservice.deploy_configuration()``) the service
         runs on this machine without Docker. Follow it with ``service.wait_for_deployment()``.
         """
-        from dockyard.webservice.deploy import deploy
+        from dockyard.webservice.deployment import deploy
 
         return deploy(
             workspace, name, models, inference_config, deployment_config, overwrite=overwrite

@@ -10,18 +10,17 @@ terminal all see the same truth.
 from __future__ import annotations
 
 import builtins
-import functools
-import importlib
 import json
 import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockyard.errors import DeploymentError, ValidationError, WebserviceError
+from dockyard.ops import keys, records, services
+from dockyard.ops.specs import ServicePlan
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -31,22 +30,12 @@ from dockyard.targets.base import (
     UNHEALTHY,
     TargetStatus,
 )
-from dockyard.webservice import keys, records
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
-#: target kind -> module defining its Webservice subclass (imported on first use)
-_TARGET_MODULES = {
-    "local": "dockyard.webservice.local",
-    "docker": "dockyard.webservice.container",
-    "cluster": "dockyard.webservice.cluster",
-}
-
 #: wait_for_deployment gives up on a crash-looping service after this many restarts.
 CRASH_RESTARTS_BEFORE_RAISING = 2
-#: The lifecycle calls that begin an operation (see ``Webservice.__init_subclass__``).
-_OPERATIONS = ("start", "stop", "reload", "update")
 #: How much of the log get_logs(request_id=...) searches.
 REQUEST_LOG_SEARCH_LINES = 200_000
 #: run(): how long to wait for a connection (the answer itself waits up to the scoring timeout).
@@ -58,36 +47,21 @@ ERROR_TAIL_LINES = 25
 class Webservice:
     """A web service in a workspace. Use ``Webservice(ws, name)`` to get an existing one.
 
-    Each target's class implements the lifecycle calls (``start``, ``stop``, ``reload``,
-    ``update``), ``_target_status()`` and ``_read_logs(num_lines)``. When such a class is defined
-    (``__init_subclass__``), each of its lifecycle calls is wrapped to first record where its
-    operation begins (``records.begin_operation``), so that ``wait_for_deployment(show_output=
-    True)`` shows only that operation's events, and ``start()`` of a service whose deployment
-    failed before anything ran says how to deploy it again.
+    Every lifecycle call (``update``, ``reload``, ``start``, ``stop``, ``delete``) is one call of
+    the deploy flow (:mod:`dockyard.ops.services`), the same for every target; the subclasses
+    (``LocalWebservice``, ``ContainerWebservice``) add Azure's ``deploy_configuration`` and what
+    their ``update()`` accepts. ``Webservice(ws, name)`` returns the subclass whose
+    ``_engine`` is the engine the service runs on.
     """
 
-    _operation_running: bool = False
-
     _compute_type: ClassVar[str] = "Local"
-    _registry: ClassVar[dict[str, type[Webservice]]] = {}
-    _target_kind: ClassVar[str] = ""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls._target_kind:
-            Webservice._registry.setdefault(cls._target_kind, cls)
-        for what in _OPERATIONS:
-            method = cls.__dict__.get(what)
-            if method is not None and not getattr(method, "_dockyard_operation", False):
-                setattr(cls, what, _operation(what, method))
+    _engine: ClassVar[str] = ""
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:  # noqa: PYI034
         if cls is not Webservice:
             return super().__new__(cls)
         record = records.require(workspace, name)
-        if record.target not in Webservice._registry and record.target in _TARGET_MODULES:
-            importlib.import_module(_TARGET_MODULES[record.target])
-        klass = Webservice._registry.get(record.target)
+        klass = next((k for k in _subclasses(Webservice) if k._engine == record.target), None)
         if klass is None:
             raise WebserviceError(
                 f"Service {name!r} runs on target {record.target!r}, which this dockyard cannot manage",
@@ -166,22 +140,12 @@ class Webservice:
     def _service_dir(self) -> Path:
         return Path(self._record.runtime.get("service_dir", ""))
 
-    def _target_status(self) -> TargetStatus:  # each target class implements it
-        raise NotImplementedError
+    def _target_status(self) -> TargetStatus:
+        return self._refresh()
 
     def _refresh(self) -> TargetStatus:
-        status = self._target_status()
-        if status.state == STOPPED and self._record.state == FAILED:
-            # Failed before anything ran (environment, layout, port): the store has the reason.
-            status = TargetStatus(state=FAILED, error=self._record.error, port=status.port)
-        if status.state != self._record.state or status.error != self._record.error:
-            message = status.events[-1]["message"] if status.events else status.state
-            records.set_state(
-                self.workspace, self.name, status.state, status.error, status.restart_count, message
-            )
-            self._record.state, self._record.error = status.state, status.error
-        self._status = status
-        return status
+        self._status = services.refresh(self.workspace, self._record)
+        return self._status
 
     def update_deployment_state(self) -> None:
         """Azure's name for refreshing ``state`` (``state`` is always live here)."""
@@ -215,9 +179,9 @@ class Webservice:
             text += failure
         return text
 
-    def _read_logs(self, num_lines: int) -> str:  # each target class implements it
+    def _read_logs(self, num_lines: int) -> str:
         """The last ``num_lines`` lines of the target's log of this service."""
-        raise NotImplementedError
+        return services.logs(self.workspace, self._record, num_lines)
 
     def _failure_before_start(self) -> str:
         """The recorded error of a deployment that failed before a server ran, as log lines."""
@@ -310,7 +274,7 @@ class Webservice:
 
     def _redeploy_hint(self) -> str:
         """Deploying again is what fixes a service whose deployment failed: the concrete call."""
-        from dockyard.webservice.deploy import redeploy_call
+        from dockyard.webservice.deployment import redeploy_call
 
         step = _step_of(self._record.error or "")
         what = {
@@ -326,7 +290,10 @@ class Webservice:
     def _check_startable(self) -> None:
         """``start()`` of a service whose deployment failed before any server ran has nothing to
         start: say so, with the call that deploys it again."""
-        if self._record.state != FAILED or self._target_status().state != STOPPED:
+        if self._record.state != FAILED:
+            return
+        target = services.target_of(self.workspace, self._record)
+        if target.status(self.name, self._service_dir()).state != STOPPED:
             return
         raise DeploymentError(
             f"Service {self.name!r} has nothing to start: its deployment failed before any "
@@ -472,10 +439,7 @@ class Webservice:
     def regen_key(self, key: str, set_key: str | None = None) -> None:
         """Regenerate the "Primary" or "Secondary" key; the server picks it up without a restart."""
         self._require_auth()
-        keys.regenerate(self.workspace, self.name, key, set_key, self._keys_file())
-
-    def _keys_file(self) -> Path | None:
-        return self._service_dir() / keys.KEYS_FILE
+        services.regen_key(self.workspace, self.name, key, set_key)
 
     def _require_auth(self) -> None:
         if not self.auth_enabled:
@@ -484,18 +448,113 @@ class Webservice:
                 hint="deploy with deploy_configuration(auth_enabled=True) to get keys",
             )
 
-    # --- lifecycle (per target) -----------------------------------------------------------------
-    def reload(self, wait: bool = False) -> None:
-        raise WebserviceError(
-            f"reload() works for local services only; {self.name!r} runs on {self.compute_type}",
-            hint="use service.update(inference_config=...) to roll out a changed script",
-        )
+    # --- lifecycle (one flow for every target: dockyard.ops.services) ---------------------------
+    def update(
+        self,
+        models: builtins.list[Any] | None = None,
+        inference_config: Any = None,
+        deployment_config: Any = None,
+        wait: bool = False,
+        image: Any = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        auth_enabled: bool | None = None,
+        **_: Any,
+    ) -> None:
+        """Roll out new models, script, environment, image or settings without failed requests.
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
+        The new version starts beside the old one and takes over once it is ready; if it fails,
+        the old one keeps serving and ``WebserviceException`` says why. Keys are kept.
+        """
+        from dockyard.webservice.deployment import image_release, plan_of, settings_of
+
+        config = deployment_config or self._config()
+        changes = {"tags": tags, "properties": properties, "description": description,
+                   "auth_enabled": auth_enabled}  # fmt: skip
+        config = config.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        settings = settings_of(config)
+        if image is not None:
+            plan = ServicePlan(
+                model_ids=tuple(image.model_ids),
+                inference=dict(image._record.spec.get("inference") or {}),
+                image=lambda progress: image_release(image),
+            )
+        elif models is None and inference_config is None and self.image_id:
+            from dockyard.assets.image import Image
+
+            current = Image(self.workspace, id=self.image_id)
+            plan = ServicePlan(
+                model_ids=tuple(self._record.model_ids),
+                inference=dict(self._record.spec.get("inference") or {}),
+                image=lambda progress: image_release(current),
+            )
+        else:
+            chosen = self.models if models is None else builtins.list(models)
+            plan = plan_of(
+                self.workspace, self.name, chosen,
+                inference_config or self._inference_config("update"),
+                services.needs_image(self.workspace, settings),
+            )  # fmt: skip
+        self._record = services.roll_out(self.workspace, self.name, plan, settings, "update")
+        if wait:
+            self.wait_for_deployment()
+
+    def reload(self, wait: bool = False) -> None:
+        """Local services: re-read score.py and the source directory from where the
+        InferenceConfig points and switch to them (about a second for processes, a cached image
+        rebuild for Docker); if the new code fails, the running version keeps serving."""
+        from dockyard.webservice.deployment import plan_of, settings_of
+
+        settings = settings_of(self._config())
+        if settings.reloadable:
+            plan = plan_of(
+                self.workspace, self.name, self.models, self._inference_config("reload"),
+                services.needs_image(self.workspace, settings),
+            )  # fmt: skip
+        else:
+            plan = ServicePlan(model_ids=(), inference={})  # refused by the flow
+        self._record = services.roll_out(self.workspace, self.name, plan, settings, "reload")
+        if wait:
+            self.wait_for_deployment()
+
+    def start(self) -> None:
+        """Start a stopped service again (e.g. after a reboot) from its recorded deployment."""
+        self._record = records.require(self.workspace, self.name)
+        self._check_startable()
+        self._status = services.start(self.workspace, self.name)
+
+    def stop(self) -> None:
+        """Stop the service's processes or containers; ``start()`` brings it back."""
+        self._status = services.stop(self.workspace, self.name)
 
     def delete(self) -> None:
-        raise NotImplementedError
+        """Free everything the service has on its target and remove its records (its models and
+        images stay)."""
+        services.delete(self.workspace, self.name)
+
+    # --- what was deployed ----------------------------------------------------------------------
+    @property
+    def image_id(self) -> str | None:
+        """The image the service runs (``name:version``), for services that run an image."""
+        return self._record.spec.get("image")
+
+    def _config(self) -> Any:
+        from dockyard.webservice.config import config_from_record
+
+        return config_from_record(self._record.spec.get("config", {}))
+
+    def _inference_config(self, what: str) -> Any:
+        from dockyard.assets.inference import InferenceConfig
+
+        data = self._record.spec.get("inference") or {}
+        if not data:
+            raise DeploymentError(
+                f"Service {self.name!r} records no inference config to rebuild from",
+                step=what,
+                hint="use service.update(image=...) or update(inference_config=...)",
+            )
+        return InferenceConfig.deserialize(self.workspace, data)
 
     def serialize(self) -> dict[str, Any]:
         status = self._refresh()
@@ -515,6 +574,14 @@ class Webservice:
             "description": self.description,
             "createdTime": str(self.created_time) if self.created_time else None,
             "deploymentConfig": self._record.spec.get("config", {}),
+            **(
+                {
+                    "imageId": self.image_id,
+                    "imageLocation": self._record.runtime.get("image_location"),
+                }
+                if self.image_id
+                else {}
+            ),
         }
 
     # --- listing --------------------------------------------------------------------------------
@@ -550,7 +617,7 @@ class Webservice:
         **_: Any,
     ) -> Webservice:
         """Run a built ``Image`` as a service (the seed's split pipeline, step 3)."""
-        from dockyard.webservice.container import deploy_from_image
+        from dockyard.webservice.deployment import deploy_from_image
 
         return deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
 
@@ -565,7 +632,7 @@ class Webservice:
         overwrite: bool = False,
         **_: Any,
     ) -> Webservice:
-        from dockyard.webservice.deploy import deploy
+        from dockyard.webservice.deployment import deploy
 
         return deploy(
             workspace, name, models, inference_config, deployment_config, overwrite=overwrite
@@ -633,25 +700,12 @@ class _OperationProgress:
             _print_event(state, message)
 
 
-def _operation(what: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    """``method`` (a lifecycle call of a target's class) that first records where it begins."""
-
-    @functools.wraps(method)
-    def call(self: Webservice, *args: Any, **kwargs: Any) -> Any:
-        if self._operation_running:  # nested: reload -> update, update -> wait
-            return method(self, *args, **kwargs)
-        self._record = records.require(self.workspace, self.name)
-        if what == "start":
-            self._check_startable()
-        records.begin_operation(self.workspace, self._record, what)
-        self._operation_running = True
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._operation_running = False
-
-    call._dockyard_operation = True  # type: ignore[attr-defined]
-    return call
+def _subclasses(cls: type[Webservice]) -> builtins.list[type[Webservice]]:
+    """Every subclass of ``cls`` (the package imports each target's class)."""
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 _LOG_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")

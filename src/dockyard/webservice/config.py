@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dockyard.errors import SpecError
 from dockyard.errors import ValidationError as DockyardValidationError
+from dockyard.ops.specs import ServiceSettings
+from dockyard.server import contract
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +53,52 @@ class DeploymentConfig(BaseModel):
     def serialize(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    @property
+    def engine(self) -> str:
+        """The target that runs it (a name for :func:`dockyard.targets.target_for`)."""
+        return {"local": "local", "docker": "docker", "cluster": "ray"}[self.target]
+
+    def to_settings(self) -> ServiceSettings:
+        """This configuration as the plain settings the deploy flow takes."""
+        env = {
+            contract.SCORING_TIMEOUT_ENV: str(self.scoring_timeout_ms),
+            contract.MAX_CONCURRENT_REQUESTS_ENV: str(self.replica_max_concurrent_requests),
+        }
+        if self.max_request_wait_time is not None:
+            env[contract.MAX_REQUEST_WAIT_TIME_ENV] = str(self.max_request_wait_time)
+        if self.debug:
+            env[contract.DEBUG_RESPONSES_ENV] = "1"
+        env.update(self.environment_variables)
+        local = isinstance(self, LocalDeploymentConfig)
+        return ServiceSettings(
+            engine=self.engine,
+            config=self.serialize(),
+            port=self.port or 0,
+            replaces_same_name=local,  # Azure's local target replaces a service of the same name
+            reloadable=local,
+            auth_enabled=self.auth_enabled,
+            primary_key=self.primary_key,
+            secondary_key=self.secondary_key,
+            server_env=env,
+            worker_count=self.worker_count,
+            startup_timeout_seconds=self.startup_timeout_seconds,
+            cpu_cores=getattr(self, "cpu_cores", None),
+            memory_gb=getattr(self, "memory_gb", None),
+            description=self.description,
+            tags=dict(self.tags),
+            properties=dict(self.properties),
+        )
+
 
 class LocalDeploymentConfig(DeploymentConfig):
     """A service on this machine: supervised processes, or a Docker container with ``docker=True``."""
 
     target: Target = "local"
     docker: bool = False
+
+    @property
+    def engine(self) -> str:
+        return "docker" if self.docker else "local"
 
 
 class ContainerDeploymentConfig(DeploymentConfig):
@@ -253,3 +295,10 @@ def replicas_needed(
         raise DockyardValidationError("max_requests_per_container must be at least 1")
     concurrent = target_rps * request_seconds / target_utilization
     return max(1, math.ceil(round(concurrent / max_requests_per_container, 9)))
+
+
+def config_from_record(data: dict[str, Any]) -> DeploymentConfig:
+    """The configuration a service record keeps (its ``serialize()``), as an object again."""
+    kind = {"local": LocalDeploymentConfig, "docker": ContainerDeploymentConfig,
+            "cluster": ClusterDeploymentConfig}.get(data.get("target", "local"), LocalDeploymentConfig)  # fmt: skip
+    return kind(**data)

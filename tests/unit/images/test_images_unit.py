@@ -148,8 +148,10 @@ def test_model_deploy_refuses_a_taken_container_name(ws: Workspace) -> None:
         name="taken", target="docker", state="Healthy", error=None, spec={}, runtime={},
         model_ids=[], restart_count=0))  # fmt: skip
     from dockyard.errors import ConflictError
-    from dockyard.webservice.container import _check_name_free
+    from dockyard.ops import services
+    from dockyard.ops.specs import ServicePlan
 
+    settings = AciWebservice.deploy_configuration().to_settings()
     with pytest.raises(ConflictError, match="overwrite=True"):
-        _check_name_free(ws, "taken", AciWebservice.deploy_configuration(), overwrite=False)
+        services.deploy(ws, "taken", ServicePlan(model_ids=(), inference={}), settings)
     assert os.environ.get("DOCKER_HOST") is None or True
