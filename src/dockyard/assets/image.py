@@ -261,7 +261,7 @@ class Image:
 
     def delete(self) -> None:
         """Remove the image's record and its local tags (refused while a service uses it)."""
-        from dockyard.webservice import records
+        from dockyard.ops import records
 
         users = [r.name for r in records.list_all(self.workspace) if r.spec.get("image") == self.id]
         if users:

@@ -8,7 +8,6 @@ This is where a :class:`~dockyard.ops.specs.ServicePlan` becomes a
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -18,13 +17,13 @@ from dockyard.builders.app_root import lay_out
 from dockyard.errors import DeploymentError, DockyardError, StepError, ValidationError
 from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSettings
 from dockyard.server import contract
+from dockyard.store import layout
 from dockyard.targets.base import ServiceSpec
 
 
 def environments_cache(workspace_path: Path) -> Path:
     """Where built virtual environments are kept (``DOCKYARD_ENV_CACHE`` overrides)."""
-    override = os.environ.get("DOCKYARD_ENV_CACHE")
-    return Path(override) if override else workspace_path / "envs"
+    return layout.environments_cache(workspace_path)
 
 
 def server_argv(plan: ServicePlan, workspace_path: Path, progress: Progress) -> list[str]:

@@ -24,6 +24,7 @@ from dockyard.errors import ConflictError, DeploymentError, DockyardError, Webse
 from dockyard.ops import keys, records
 from dockyard.ops.release import image_release, local_release, prune_app_roots
 from dockyard.ops.specs import ImageRelease, ServicePlan, ServiceSettings
+from dockyard.store import layout
 from dockyard.targets import port_is_free, port_owner, target_for
 from dockyard.targets.base import FAILED, STOPPED, TRANSITIONING, Target, TargetStatus
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def services_root(ws: Workspace) -> Path:
-    return Path(ws.path) / "services"
+    return layout.services_dir(Path(ws.path))
 
 
 def scope_of(ws: Workspace) -> str:
@@ -69,7 +70,7 @@ def deploy(
     check_port(ws, name, settings.port, existing)
     if existing is not None and existing.target != settings.engine:
         delete(ws, name)  # moving to another engine: nothing of the old one stays
-    service_dir = services_root(ws) / name
+    service_dir = layout.service_dir(Path(ws.path), name)
     service_dir.mkdir(parents=True, exist_ok=True)
     record = records.ServiceRecord(
         name=name,

@@ -54,7 +54,6 @@ class Webservice:
     ``_engine`` is the engine the service runs on.
     """
 
-    _compute_type: ClassVar[str] = "Local"
     _engine: ClassVar[str] = ""
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:  # noqa: PYI034
@@ -81,7 +80,8 @@ class Webservice:
 
     @property
     def compute_type(self) -> str:
-        return self._compute_type
+        """Azure's name for where it runs: ``Local``, ``ACI`` or ``AKS`` (from its config)."""
+        return str(self._config().compute_type)
 
     @property
     def port(self) -> int | None:
@@ -262,7 +262,7 @@ class Webservice:
             return self._redeploy_hint()
         roll_out = (
             "service.reload()"
-            if self.compute_type == "Local"
+            if self._config().reloadable
             else "service.update(inference_config=inference_config)"
         )
         if status.state == CRASH_LOOP:

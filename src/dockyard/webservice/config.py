@@ -12,7 +12,7 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -53,10 +53,19 @@ class DeploymentConfig(BaseModel):
     def serialize(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    #: Azure's name for where it runs (``Webservice.compute_type``).
+    compute_type: ClassVar[str] = "Local"
+    #: The engine that runs it (a name for :func:`dockyard.targets.target_for`).
+    default_engine: ClassVar[str] = "local"
+
     @property
     def engine(self) -> str:
-        """The target that runs it (a name for :func:`dockyard.targets.target_for`)."""
-        return {"local": "local", "docker": "docker", "cluster": "ray"}[self.target]
+        return self.default_engine
+
+    @property
+    def reloadable(self) -> bool:
+        """``reload()`` is offered (Azure's local target only)."""
+        return False
 
     def to_settings(self) -> ServiceSettings:
         """This configuration as the plain settings the deploy flow takes."""
@@ -69,13 +78,13 @@ class DeploymentConfig(BaseModel):
         if self.debug:
             env[contract.DEBUG_RESPONSES_ENV] = "1"
         env.update(self.environment_variables)
-        local = isinstance(self, LocalDeploymentConfig)
         return ServiceSettings(
             engine=self.engine,
             config=self.serialize(),
             port=self.port or 0,
-            replaces_same_name=local,  # Azure's local target replaces a service of the same name
-            reloadable=local,
+            # Azure's local target replaces a service of the same name; the others refuse
+            replaces_same_name=self.reloadable,
+            reloadable=self.reloadable,
             auth_enabled=self.auth_enabled,
             primary_key=self.primary_key,
             secondary_key=self.secondary_key,
@@ -100,11 +109,17 @@ class LocalDeploymentConfig(DeploymentConfig):
     def engine(self) -> str:
         return "docker" if self.docker else "local"
 
+    @property
+    def reloadable(self) -> bool:
+        return True
+
 
 class ContainerDeploymentConfig(DeploymentConfig):
     """One container per service with CPU and memory limits (Azure Container Instances' analog)."""
 
     target: Target = "docker"
+    compute_type: ClassVar[str] = "ACI"
+    default_engine: ClassVar[str] = "docker"
     cpu_cores: float = Field(default=0.1, gt=0)
     memory_gb: float = Field(default=0.5, gt=0)
 
@@ -113,6 +128,8 @@ class ClusterDeploymentConfig(DeploymentConfig):
     """Autoscaling replicas on a Ray cluster (Azure Kubernetes Service's analog)."""
 
     target: Target = "cluster"
+    compute_type: ClassVar[str] = "AKS"
+    default_engine: ClassVar[str] = "ray"
     auth_enabled: bool = True
     token_auth_enabled: bool = False
     cpu_cores: float = Field(default=0.1, gt=0)
@@ -299,6 +316,8 @@ def replicas_needed(
 
 def config_from_record(data: dict[str, Any]) -> DeploymentConfig:
     """The configuration a service record keeps (its ``serialize()``), as an object again."""
-    kind = {"local": LocalDeploymentConfig, "docker": ContainerDeploymentConfig,
-            "cluster": ClusterDeploymentConfig}.get(data.get("target", "local"), LocalDeploymentConfig)  # fmt: skip
-    return kind(**data)
+    target = data.get("target", LocalDeploymentConfig.model_fields["target"].default)
+    for kind in (LocalDeploymentConfig, ContainerDeploymentConfig, ClusterDeploymentConfig):
+        if kind.model_fields["target"].default == target:
+            return kind(**data)
+    return LocalDeploymentConfig(**data)

@@ -28,7 +28,6 @@ from dockyard.webservice.config import ContainerDeploymentConfig, build_config
 class ContainerWebservice(Webservice):
     """A web service running in a Docker container (``Webservice(ws, name)`` returns it)."""
 
-    _compute_type: ClassVar[str] = "ACI"
     _engine: ClassVar[str] = "docker"
 
     @staticmethod
@@ -54,10 +53,6 @@ class ContainerWebservice(Webservice):
         )  # fmt: skip
         assert isinstance(config, ContainerDeploymentConfig)
         return config
-
-    @property
-    def compute_type(self) -> str:
-        return "Local" if self._record.spec.get("config", {}).get("target") == "local" else "ACI"
 
 
 #: Azure's name for the container target.

@@ -17,7 +17,6 @@ from dockyard.webservice.config import LocalDeploymentConfig, build_config
 class LocalWebservice(Webservice):
     """A web service running on this machine."""
 
-    _compute_type: ClassVar[str] = "Local"
     _engine: ClassVar[str] = "local"
 
     @staticmethod

@@ -142,7 +142,7 @@ def test_server_command_port_and_traceback_helpers() -> None:
 
 
 def test_model_deploy_refuses_a_taken_container_name(ws: Workspace) -> None:
-    from dockyard.webservice import records
+    from dockyard.ops import records
 
     records.save(ws, records.ServiceRecord(
         name="taken", target="docker", state="Healthy", error=None, spec={}, runtime={},
