@@ -135,7 +135,6 @@ def _package_edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 REMAINING = {
     "dockyard.server.zygote": "server/__main__ <-> serve <-> zygote (the server's reshaping)",
     "dockyard.cli.app": "cli/app <-> cli/main",
-    "dockyard.assets._env_registry": "the registry of environments <-> Environment",
     "dockyard.assets.image": "image jobs <-> Image <-> Model <-> Model.deploy",
 }
 
