@@ -104,7 +104,7 @@ SDK_ONLY = {
     ("_image_build.py", "enable_gpu"): "no --enable-gpu flag",
     ("_image_package.py", ""): "Model.package has no CLI command",
     ("_model_path.py", "_workspace=ws"): "get_model_path runs inside score.py",
-    ("_model_rules.py", "Model.list(ws"): "the CLI builds the filters from --tag K=V",
+    ("filters.py", "Model.list(ws"): "the CLI builds the filters from --tag K=V",
     ("conda.py", "set_python_version()"): "the CondaDependencies API; the CLI reads files",
     ("conda.py", "set_pip_option()"): "the CondaDependencies API",
     ("conda.py", "remove_pip_option()"): "the CondaDependencies API",
