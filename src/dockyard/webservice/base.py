@@ -10,17 +10,13 @@ terminal all see the same truth.
 from __future__ import annotations
 
 import builtins
-import json
-import re
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dockyard.errors import DeploymentError, ValidationError, WebserviceError
+from dockyard.errors import DeploymentError, WebserviceError
 from dockyard.ops import keys, records, services
-from dockyard.ops.specs import ServicePlan
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -30,18 +26,18 @@ from dockyard.targets.base import (
     UNHEALTHY,
     TargetStatus,
 )
+from dockyard.webservice import next_steps, scoring_client
+from dockyard.webservice.progress import OperationProgress
+from dockyard.webservice.service_logs import (
+    REQUEST_LOG_SEARCH_LINES,
+    request_lines,
+)
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
 #: wait_for_deployment gives up on a crash-looping service after this many restarts.
 CRASH_RESTARTS_BEFORE_RAISING = 2
-#: How much of the log get_logs(request_id=...) searches.
-REQUEST_LOG_SEARCH_LINES = 200_000
-#: run(): how long to wait for a connection (the answer itself waits up to the scoring timeout).
-CONNECT_TIMEOUT_SECONDS = 10.0
-#: Lines of a service's error shown by run() when the service cannot answer.
-ERROR_TAIL_LINES = 25
 
 
 class Webservice:
@@ -184,22 +180,7 @@ class Webservice:
         return services.logs(self.workspace, self._record, num_lines)
 
     def _failure_before_start(self) -> str:
-        """The recorded error of a deployment that failed before a server ran, as log lines."""
-        record = records.get(self.workspace, self.name)
-        if record is None or record.state != FAILED or not record.error:
-            return ""
-        when = ""
-        for event in reversed(records.events(self.workspace, self.name)):
-            if event["state"] == FAILED:
-                when = f"{event['at']:%Y-%m-%d %H:%M:%S} "
-                break
-        step = _step_of(record.error)
-        head = (
-            f"{when}[dockyard] the deployment of service {self.name!r} failed"
-            + (f" at step {step}" if step else "")
-            + ", before any server ran (so the server wrote no log); what failed:"
-        )
-        return f"{head}\n{record.error.rstrip()}\n"
+        return next_steps.failure_before_start(self)
 
     # --- waiting --------------------------------------------------------------------------------
     def wait_for_deployment(
@@ -213,7 +194,7 @@ class Webservice:
         back-off) with the traceback.
         """
         deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
-        progress = _OperationProgress(self) if show_output else None
+        progress = OperationProgress(self) if show_output else None
         while True:
             status = self._refresh()
             if progress is not None:
@@ -241,88 +222,13 @@ class Webservice:
             time.sleep(0.1)
 
     def _failure(self, status: TargetStatus, what: str) -> DeploymentError:
-        step = "readiness" if status.state == CRASH_LOOP else "start"
-        error = status.error or "no error text was recorded"
-        return DeploymentError(
-            f"Service {self.name!r}: {what}. State: {status.state} "
-            f"(restarts: {status.restart_count}).\n{error}",
-            step=step,
-            hint=self._next_step(status),
-            state=status.state,
-        )
+        return next_steps.failure(self, status, what)
 
-    # --- what to do next (SDK calls; the CLI says the same with its commands) ------------------
     def _next_step(self, status: TargetStatus) -> str:
-        """The call that brings a service in ``status`` back, for an SDK user."""
-        if status.state == STOPPED:
-            return "start it: service.start(), then service.wait_for_deployment()"
-        if status.state == UNHEALTHY and not status.details.get("supervisor_alive", True):
-            return "start it again: service.start(), then service.wait_for_deployment()"
-        if status.state == FAILED:
-            return self._redeploy_hint()
-        roll_out = (
-            "service.reload()"
-            if self._config().reloadable
-            else "service.update(inference_config=inference_config)"
-        )
-        if status.state == CRASH_LOOP:
-            return (
-                f"fix score.py or the model (see the traceback), then {roll_out}; "
-                "everything the server printed: service.get_logs()"
-            )
-        return f"read service.get_logs(), fix what it shows, then {roll_out}"
+        return next_steps.next_step(self, status)
 
     def _redeploy_hint(self) -> str:
-        """Deploying again is what fixes a service whose deployment failed: the concrete call."""
-        from dockyard.webservice.deployment import redeploy_call
-
-        step = _step_of(self._record.error or "")
-        what = {
-            "environment": "fix the environment (the requirement named above)",
-            "layout": "fix the entry script or source directory named above",
-        }.get(step or "", "fix what failed (above)")
-        return (
-            f"{what}, then deploy again with the fixed inference_config and the same "
-            f"deployment_config: {redeploy_call(self.name, self._record.model_ids)}; "
-            "what failed, again: service.get_logs()"
-        )
-
-    def _check_startable(self) -> None:
-        """``start()`` of a service whose deployment failed before any server ran has nothing to
-        start: say so, with the call that deploys it again."""
-        if self._record.state != FAILED:
-            return
-        target = services.target_of(self.workspace, self._record)
-        if target.status(self.name, self._service_dir()).state != STOPPED:
-            return
-        raise DeploymentError(
-            f"Service {self.name!r} has nothing to start: its deployment failed before any "
-            f"server ran, so there is no deployment to start again.\n{self._record.error or ''}",
-            step="start",
-            hint=self._redeploy_hint(),
-            state=FAILED,
-        )
-
-    def _raise_if_down(self, status: TargetStatus) -> None:
-        """A service that cannot answer (CrashLoopBackOff, Failed, Stopped) fails run() at once."""
-        if status.state not in (CRASH_LOOP, FAILED, STOPPED):
-            return
-        what = {
-            CRASH_LOOP: "its score.py fails to import or its init() raises, and it is restarted "
-            f"with back-off (restarts: {status.restart_count})",
-            FAILED: "it failed and is not running",
-            STOPPED: "it was stopped",
-        }[status.state]
-        error = _tail_lines(status.error or "", ERROR_TAIL_LINES)
-        if status.state == STOPPED and self._record.state != FAILED:
-            error = ""
-        raise WebserviceError(
-            f"Service {self.name!r} cannot answer run(): it is {status.state}: {what}."
-            + (f"\n{error}" if error else ""),
-            hint=self._next_step(status),
-            state=status.state,
-            logs=status.error,
-        )
+        return next_steps.redeploy_hint(self)
 
     # --- calling --------------------------------------------------------------------------------
     def run(self, input_data: Any) -> Any:
@@ -334,101 +240,7 @@ class Webservice:
         server's message and the request id (``error.request_id``) otherwise. A service that
         cannot answer (CrashLoopBackOff, Failed, Stopped) fails at once with its state and error.
         """
-        import httpx
-
-        status = self._refresh()
-        self._raise_if_down(status)
-        port = status.port or self._record.runtime.get("port")
-        if not port:
-            raise WebserviceError(
-                f"Service {self.name!r} has no scoring URI yet (state {status.state})",
-                hint="wait until it is Healthy: service.wait_for_deployment()",
-                state=status.state,
-            )
-        uri = f"http://127.0.0.1:{port}/score"
-        if isinstance(input_data, bytes | str):
-            body = input_data.encode() if isinstance(input_data, str) else input_data
-        else:
-            try:
-                body = json.dumps(input_data).encode()
-            except TypeError as exc:
-                raise ValidationError(
-                    f"input_data is not JSON-serialisable: {exc}",
-                    hint="pass a str, bytes, or plain lists/dicts/numbers",
-                ) from None
-        request_id = str(uuid.uuid4())
-        headers = {"Content-Type": "application/json", "x-request-id": request_id}
-        if self.auth_enabled:
-            headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
-        timeout = self._record.spec.get("config", {}).get("scoring_timeout_ms", 60_000) / 1000 + 5
-        try:
-            response = httpx.post(
-                uri,
-                content=body,
-                headers=headers,
-                timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_SECONDS),
-            )
-        except httpx.HTTPError as exc:
-            now = self._refresh()
-            self._raise_if_down(now)
-            if isinstance(exc, httpx.ConnectTimeout):
-                waited = f"no connection within {CONNECT_TIMEOUT_SECONDS:g} s"
-            elif isinstance(exc, httpx.TimeoutException):
-                waited = f"no answer within {timeout:g} s (the scoring timeout plus 5 s)"
-            else:
-                waited = f"{type(exc).__name__}: {exc}"
-            raise WebserviceError(
-                f"Could not reach service {self.name!r} at {uri} ({waited}); its state is "
-                f"{now.state}.\nRequest id: {request_id}",
-                hint=f"its log lines for this request: service.get_logs(request_id={request_id!r}); "
-                + self._next_step(now),
-                request_id=request_id,
-                state=now.state,
-            ) from None
-        if response.status_code != 200:
-            raise self._bad_response(response, request_id)
-        try:
-            return response.json()
-        except ValueError:
-            return response.text
-
-    def _bad_response(self, response: Any, sent_id: str) -> WebserviceError:
-        """The error of a non-200 answer: status, the server's message, the request id and the
-        call that prints that request's log lines and traceback."""
-        request_id = response.headers.get("x-request-id") or sent_id
-        message, extra = _server_message(response.content)
-        if response.status_code == 503:
-            now = self._refresh()
-            self._raise_if_down(now)
-            retry = response.headers.get("retry-after")
-            return WebserviceError(
-                f"Service {self.name!r} answered 503 (not ready or busy; state {now.state}): "
-                f"{message}\nRequest id: {request_id}",
-                status_code=503,
-                content=response.content,
-                request_id=request_id,
-                state=now.state,
-                headers=dict(response.headers),
-                hint=(f"retry after {retry} s" if retry else "retry in a moment")
-                + "; if it stays so: service.wait_for_deployment() says why",
-            )
-        failed_run = response.headers.get("x-ms-run-function-failed", "").lower() == "true"
-        what = " (run() raised an exception)" if failed_run else ""
-        text = (
-            f"Received bad response from service {self.name!r}: {response.status_code}{what}\n"
-            f"Request id: {request_id}\nServer message: {message}"
-        )
-        if extra:
-            text += f"\n{extra}"
-        return WebserviceError(
-            text,
-            status_code=response.status_code,
-            content=response.content,
-            request_id=request_id,
-            headers=dict(response.headers),
-            hint="this request's log lines and traceback: "
-            f"service.get_logs(request_id={request_id!r})",
-        )
+        return scoring_client.call(self, input_data)
 
     # --- keys -----------------------------------------------------------------------------------
     def get_keys(self) -> tuple[str, str]:
@@ -467,35 +279,14 @@ class Webservice:
         The new version starts beside the old one and takes over once it is ready; if it fails,
         the old one keeps serving and ``WebserviceException`` says why. Keys are kept.
         """
-        from dockyard.webservice.deployment import image_release, plan_of, settings_of
+        from dockyard.webservice.deployment import settings_of, update_plan
 
         config = deployment_config or self._config()
         changes = {"tags": tags, "properties": properties, "description": description,
                    "auth_enabled": auth_enabled}  # fmt: skip
         config = config.model_copy(update={k: v for k, v in changes.items() if v is not None})
         settings = settings_of(config)
-        if image is not None:
-            plan = ServicePlan(
-                model_ids=tuple(image.model_ids),
-                inference=dict(image._record.spec.get("inference") or {}),
-                image=lambda progress: image_release(image),
-            )
-        elif models is None and inference_config is None and self.image_id:
-            from dockyard.assets.image import Image
-
-            current = Image(self.workspace, id=self.image_id)
-            plan = ServicePlan(
-                model_ids=tuple(self._record.model_ids),
-                inference=dict(self._record.spec.get("inference") or {}),
-                image=lambda progress: image_release(current),
-            )
-        else:
-            chosen = self.models if models is None else builtins.list(models)
-            plan = plan_of(
-                self.workspace, self.name, chosen,
-                inference_config or self._inference_config("update"),
-                services.needs_image(self.workspace, settings),
-            )  # fmt: skip
+        plan = update_plan(self, settings, models, inference_config, image)
         self._record = services.roll_out(self.workspace, self.name, plan, settings, "update")
         if wait:
             self.wait_for_deployment()
@@ -504,16 +295,10 @@ class Webservice:
         """Local services: re-read score.py and the source directory from where the
         InferenceConfig points and switch to them (about a second for processes, a cached image
         rebuild for Docker); if the new code fails, the running version keeps serving."""
-        from dockyard.webservice.deployment import plan_of, settings_of
+        from dockyard.webservice.deployment import reload_plan, settings_of
 
         settings = settings_of(self._config())
-        if settings.reloadable:
-            plan = plan_of(
-                self.workspace, self.name, self.models, self._inference_config("reload"),
-                services.needs_image(self.workspace, settings),
-            )  # fmt: skip
-        else:
-            plan = ServicePlan(model_ids=(), inference={})  # refused by the flow
+        plan = reload_plan(self, settings)
         self._record = services.roll_out(self.workspace, self.name, plan, settings, "reload")
         if wait:
             self.wait_for_deployment()
@@ -521,7 +306,7 @@ class Webservice:
     def start(self) -> None:
         """Start a stopped service again (e.g. after a reboot) from its recorded deployment."""
         self._record = records.require(self.workspace, self.name)
-        self._check_startable()
+        next_steps.check_startable(self)
         self._status = services.start(self.workspace, self.name)
 
     def stop(self) -> None:
@@ -641,63 +426,9 @@ class Webservice:
 
 def _tags_match(have: dict[str, Any], wanted: Any) -> bool:
     """Azure's tag filters (``["k", ["k2", "v2"]]`` or a dict), as ``Model.list`` reads them."""
-    from dockyard.assets._model_rules import filters, matches
+    from dockyard.assets.filters import filters, matches
 
     return matches(have, filters(wanted, "tags"))
-
-
-def _print_event(state: str, message: str | None) -> None:
-    print(f"  {state}: {message or ''}", file=sys.stderr, flush=True)
-
-
-class _OperationProgress:
-    """Prints the events of the operation being waited for, once each, in time order.
-
-    Two sources: the store's history (dockyard's steps: environment, layout, start, update ...)
-    after the operation's marker, and the target's own events (the supervisor's restarts,
-    back-off, readiness) since the marker's time. A store event that copies a target event (a
-    state change recorded by a refresh) is not printed twice.
-    """
-
-    def __init__(self, service: Webservice) -> None:
-        record = records.require(service.workspace, service.name)
-        marker = record.runtime.get("operation") or {}
-        self.since = float(marker.get("at") or 0.0)
-        self.pending: list[dict[str, Any]] | None = records.events(
-            service.workspace, service.name, after_id=int(marker.get("after_event") or 0)
-        )
-        self.seen: set[tuple[Any, ...]] = set()
-        self.last_untimed: tuple[str, Any] | None = None
-        self.state: str | None = None  # the target's state after the last event printed
-
-    def show(self, status: TargetStatus) -> None:
-        target = [e for e in status.events if e.get("at") is None or e["at"] >= self.since]
-        copies = {(e.get("state"), e.get("message")) for e in target}
-        items: list[tuple[float, bool, str, Any]] = []  # (time, from the target, state, message)
-        if self.pending is not None:
-            for event in self.pending:
-                if (event["state"], event["message"]) in copies:
-                    continue
-                at = event["at"].timestamp() if hasattr(event["at"], "timestamp") else 0.0
-                items.append((at, False, event["state"], event["message"]))
-            self.pending = None
-        for event in target:
-            key = (event.get("state", ""), event.get("message"))
-            if event.get("at") is None:  # a target that reports only its current condition
-                if key == self.last_untimed:
-                    continue
-                self.last_untimed = key
-                items.append((time.time(), True, *key))
-            elif (event["at"], *key) not in self.seen:
-                self.seen.add((event["at"], *key))
-                items.append((float(event["at"]), True, *key))
-        for _at, from_target, state, message in sorted(items, key=lambda item: item[0]):
-            if from_target:
-                self.state = state
-            elif self.state is not None:
-                # a step recorded by dockyard: the service's state then is the target's last one
-                state = self.state
-            _print_event(state, message)
 
 
 def _subclasses(cls: type[Webservice]) -> builtins.list[type[Webservice]]:
@@ -706,55 +437,6 @@ def _subclasses(cls: type[Webservice]) -> builtins.list[type[Webservice]]:
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found
-
-
-_LOG_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
-
-
-def request_lines(text: str, request_id: str) -> str:
-    """The lines of ``text`` (a server log) that belong to request ``request_id``.
-
-    The server tags a request's records with ``rid=<id>`` (its print() and logging lines, the
-    access line, and the ``Encountered Exception (rid=...)`` record); a record's continuation
-    lines (a traceback) follow it without a timestamp and are kept with it.
-    """
-    tag = re.compile(rf"rid={re.escape(request_id)}(?![\w-])")
-    out: list[str] = []
-    keep = False
-    for line in text.splitlines(keepends=True):
-        if _LOG_RECORD_START.match(line):
-            keep = bool(tag.search(line))
-        if keep:
-            out.append(line)
-    return "".join(out)
-
-
-def _server_message(content: bytes) -> tuple[str, str]:
-    """``(message, extra)`` of an error body: azmlinfsrv's ``{"message": ...}`` (plus ``error``
-    and ``traceback`` with debug responses on), or the body's text."""
-    text = content.decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        extra = "\n".join(str(data[k]).rstrip() for k in ("error", "traceback") if data.get(k))
-        return data["message"], extra
-    text = text.strip() or "(empty body)"
-    return (text[:2000] + " ...") if len(text) > 2000 else text, ""
-
-
-def _step_of(error: str) -> str | None:
-    """The step a recorded error names (``[environment] ...``)."""
-    match = re.match(r"\[([^\]]+)\]", error)
-    return match.group(1) if match else None
-
-
-def _tail_lines(text: str, count: int) -> str:
-    lines = text.rstrip().splitlines()
-    if len(lines) <= count:
-        return "\n".join(lines)
-    return "...\n" + "\n".join(lines[-count:])
 
 
 __all__ = ["TRANSITIONING", "Webservice"]

@@ -77,6 +77,48 @@ def deploy_from_image(
     return Webservice(ws, name)
 
 
+def update_plan(
+    service: Webservice,
+    settings: ServiceSettings,
+    models: list[Any] | None,
+    inference_config: Any,
+    image: Image | None,
+) -> ServicePlan:
+    """What ``service.update(...)`` rolls out: a given image, the same image again (settings
+    only), or new models / a new InferenceConfig (the recorded ones where not given)."""
+    if image is not None:
+        return ServicePlan(
+            model_ids=tuple(image.model_ids),
+            inference=dict(image._record.spec.get("inference") or {}),
+            image=lambda progress: image_release(image),
+        )
+    if models is None and inference_config is None and service.image_id:
+        from dockyard.assets.image import Image
+
+        current = Image(service.workspace, id=service.image_id)
+        return ServicePlan(
+            model_ids=tuple(service.models),
+            inference=dict(service._record.spec.get("inference") or {}),
+            image=lambda progress: image_release(current),
+        )
+    chosen = service.models if models is None else list(models)
+    return plan_of(
+        service.workspace, service.name, chosen,
+        inference_config or service._inference_config("update"),
+        services.needs_image(service.workspace, settings),
+    )  # fmt: skip
+
+
+def reload_plan(service: Webservice, settings: ServiceSettings) -> ServicePlan:
+    """What ``service.reload()`` rolls out: the recorded InferenceConfig, read again from disk."""
+    if not settings.reloadable:
+        return ServicePlan(model_ids=(), inference={})  # the flow refuses it, saying why
+    return plan_of(
+        service.workspace, service.name, service.models, service._inference_config("reload"),
+        services.needs_image(service.workspace, settings),
+    )  # fmt: skip
+
+
 def settings_of(config: Any) -> ServiceSettings:
     if not isinstance(config, DeploymentConfig):
         raise ValidationError(
