@@ -242,6 +242,13 @@ class Workspace:
             return Workspace.create(name, subscription_id=sub, resource_group=group)
 
     @staticmethod
+    def find_config(path: str | Path | None = None) -> Path | None:
+        """The config file :meth:`from_config` would read: the nearest one from ``path`` (default:
+        the current folder) upward, or None when there is none."""
+        start = Path(path).expanduser().resolve() if path is not None else Path.cwd()
+        return layout.find_config(start)[0]
+
+    @staticmethod
     def from_config_or_default() -> Workspace:
         """The workspace of the nearest config file, else the default workspace (created once)."""
         found, _ = layout.find_config(Path.cwd())

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dockyard.webservice.base import Webservice
+from dockyard.webservice.config import config_from_file
 from dockyard.webservice.container import AciWebservice, ContainerWebservice
 from dockyard.webservice.local import LocalWebservice
 
@@ -59,5 +60,6 @@ __all__ = [
     "LocalWebservice",
     "Webservice",
     "WebservicesView",
+    "config_from_file",
     "workspace_view",
 ]
