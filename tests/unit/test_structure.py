@@ -134,7 +134,6 @@ def _package_edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 #: does an entry that is gone (remove it).
 REMAINING = {
     "dockyard.server.zygote": "server/__main__ <-> serve <-> zygote (the server's reshaping)",
-    "dockyard.cli.app": "cli/app <-> cli/main",
     "dockyard.assets.image": "image jobs <-> Image <-> Model <-> Model.deploy",
 }
 
