@@ -177,12 +177,16 @@ class ModelNotFoundError(NotFoundError, WebserviceError):
     ``WebserviceException`` when ``Model(ws, name)`` finds nothing, and v1 code catches that."""
 
 
-class DeploymentError(WebserviceError):
+class DeploymentError(StepError, WebserviceError):
     """Deploying, starting, reloading or updating a service failed.
 
-    A ``WebserviceError`` (so v1 code catching ``WebserviceException`` sees it) that also names the
-    failing ``step`` (environment, layout, start, readiness, ...) and carries the ``log_tail``.
+    Its evidence (the failing ``step``: environment, layout, start, readiness ...; the
+    ``log_tail``; the hint) comes from :class:`StepError`, the one base of errors that carry
+    evidence; it is also a ``WebserviceError``, so v1 code catching ``WebserviceException``
+    sees it (``logs`` is the log tail there).
     """
+
+    exit_code = WebserviceError.exit_code
 
     def __init__(
         self,
@@ -193,12 +197,26 @@ class DeploymentError(WebserviceError):
         hint: str | None = None,
         **details: Any,
     ) -> None:
-        self.step = step
-        self.log_tail = log_tail
-        super().__init__(message, hint=hint, logs=log_tail, **details)
+        super().__init__(message, step=step, log_tail=log_tail, hint=hint, logs=log_tail, **details)
 
-    def __str__(self) -> str:
-        return _with_step(DockyardError.__str__(self), self.step, self.log_tail)
+
+class ImageCreationError(ImageBuildError, WebserviceError):
+    """An image build failed: ``step`` names the failing step, ``log_tail`` holds the evidence.
+
+    Also a ``WebserviceError`` (Azure's ``WebserviceException``), which v1 code catches."""
+
+    exit_code = ImageBuildError.exit_code
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        log_tail: str | None = None,
+        hint: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, step=step, log_tail=log_tail, hint=hint, logs=log_tail, **details)
 
 
 # --- Azure ML v1 names, so that ported ``except`` clauses keep working --------------------------
@@ -217,6 +235,7 @@ __all__ = [
     "EnvironmentBuildError",
     "EnvironmentNotFoundError",
     "ImageBuildError",
+    "ImageCreationError",
     "ImageNotFoundError",
     "IntegrityError",
     "ModelNotFoundError",

@@ -31,18 +31,12 @@ from dockyard.assets import _image_jobs as jobs
 from dockyard.assets import _image_repo as repo
 from dockyard.assets._image_build import ContainerImageConfig
 from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
-from dockyard.errors import ImageBuildError, ValidationError, WebserviceError
+from dockyard.errors import ImageCreationError, ValidationError
 
 if TYPE_CHECKING:
     from dockyard.assets._image_settings import RegistrySettings
     from dockyard.builders.base_image import BaseImage
     from dockyard.workspace import Workspace
-
-
-class ImageCreationError(ImageBuildError, WebserviceError):
-    """An image build failed: ``step`` names the failing step, ``log_tail`` holds the evidence.
-
-    Also a ``WebserviceError`` (Azure's ``WebserviceException``), which v1 code catches."""
 
 
 class Image:
