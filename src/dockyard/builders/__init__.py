@@ -1,5 +1,8 @@
-"""Turn plain specs into runnable things: environments, app-root layouts, Dockerfiles, images.
+"""Turn plain specs into runnable things: ``envs.py`` (virtual environments with uv, cached by
+content), ``app_root.py`` (the app root Azure ML lays out), ``dockerfile.py`` and
+``docker_builder.py`` (images), ``base_image.py`` (the bootstrap base image), ``wheelhouse.py``
+and ``install_errors.py`` (resolving and explaining dependency failures).
 
-Nothing here imports ``dockyard.assets`` or ``dockyard.webservice``: callers pass plain,
-validated specs (see ``specs.py``).
+Nothing here imports the user objects or the CLI: callers pass plain, validated specs
+(``specs.py``).
 """
