@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -152,21 +151,11 @@ def logs(
     write(text)
     if not follow:
         return
-    path = service._service_dir() / "server.log"
-    if not path.exists():  # not a local process service: poll the target's log
-        _follow_by_polling(service, text, write)
+    try:
+        for more in service.follow_logs(text):
+            write(more)
+    except KeyboardInterrupt:
         return
-    with open(path, "rb") as handle:
-        handle.seek(0, 2)
-        try:
-            while True:
-                line = handle.readline()
-                if line:
-                    write(line.decode("utf-8", "replace"))
-                else:
-                    time.sleep(0.2)
-        except KeyboardInterrupt:
-            return
 
 
 def _line_writer(output: Output) -> Any:
@@ -197,23 +186,6 @@ def _say_why_empty(service: Any, request_id: str | None) -> None:
         note(cli_advice(str(error)).rstrip("\n"))
     else:
         note(f"Service {service.name!r} has no log lines yet (state {state}).")
-
-
-def _follow_by_polling(service: Any, seen: str, write: Any) -> None:
-    last = seen.splitlines()[-1] if seen.strip() else None
-    try:
-        while True:
-            time.sleep(1.0)
-            lines = service.get_logs(num_lines=1000).splitlines()
-            start = 0
-            if last is not None and last in lines:
-                start = len(lines) - lines[::-1].index(last)
-            for line in lines[start:]:
-                write(line + "\n")
-            if lines:
-                last = lines[-1]
-    except KeyboardInterrupt:
-        return
 
 
 @app.command()

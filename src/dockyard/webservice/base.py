@@ -30,10 +30,13 @@ from dockyard.webservice import next_steps, scoring_client
 from dockyard.webservice.progress import OperationProgress
 from dockyard.webservice.service_logs import (
     REQUEST_LOG_SEARCH_LINES,
+    follow,
     request_lines,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from dockyard.workspace import Workspace
 
 #: wait_for_deployment gives up on a crash-looping service after this many restarts.
@@ -174,6 +177,11 @@ class Webservice:
         if failure and failure.splitlines()[0] not in text:
             text += failure
         return text
+
+    def follow_logs(self, seen: str = "") -> Iterator[str]:
+        """The log text written after ``seen`` (what :meth:`get_logs` returned), as it comes,
+        until you stop iterating (``dockyard service logs --follow``)."""
+        return follow(self, seen)
 
     def _read_logs(self, num_lines: int) -> str:
         """The last ``num_lines`` lines of the target's log of this service."""

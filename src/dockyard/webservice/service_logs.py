@@ -1,9 +1,12 @@
-"""Reading a service's log: the lines of one request (``get_logs(request_id=...)``), and the
-small text helpers the error messages share."""
+"""Reading a service's log: the lines of one request (``get_logs(request_id=...)``), following
+it as it grows (``follow_logs()``), and the small text helpers the error messages share."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from typing import Any
 
 #: How much of the log get_logs(request_id=...) searches.
 REQUEST_LOG_SEARCH_LINES = 200_000
@@ -40,3 +43,35 @@ def tail_lines(text: str, count: int) -> str:
     if len(lines) <= count:
         return "\n".join(lines)
     return "...\n" + "\n".join(lines[-count:])
+
+
+def follow(service: Any, seen: str) -> Iterator[str]:
+    """New log text of ``service`` after ``seen`` (what ``get_logs()`` returned), as it is
+    written, until the caller stops iterating: a local process service's log file is read as it
+    grows (every 0.2 s); other targets' logs are asked for again every second."""
+    path = service._service_dir() / "server.log"
+    if not path.exists():
+        yield from _poll(service, seen)
+        return
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        while True:
+            line = handle.readline()
+            if line:
+                yield line.decode("utf-8", "replace")
+            else:
+                time.sleep(0.2)
+
+
+def _poll(service: Any, seen: str) -> Iterator[str]:
+    last = seen.splitlines()[-1] if seen.strip() else None
+    while True:
+        time.sleep(1.0)
+        lines = service.get_logs(num_lines=1000).splitlines()
+        start = 0
+        if last is not None and last in lines:
+            start = len(lines) - lines[::-1].index(last)
+        for line in lines[start:]:
+            yield line + "\n"
+        if lines:
+            last = lines[-1]
