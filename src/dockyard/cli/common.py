@@ -468,6 +468,8 @@ def _rules() -> list[Rule]:
          lit(f"`dockyard image show {image}` shows how the build is going; if it failed, "
              "create the image again with `dockyard image create`")),
         (r" or Image\.list\(ws\)", lit("")),
+        (r"\(Image\.create\)", lit("(`dockyard image create`)")),
+        (r"Image\.set_container_registry\(ws, address\)", lit("`dockyard image registry ADDRESS`")),
         (r"to change the base, set base_image instead", lit("to change the base, use --base-image instead")),
         # --- models ----------------------------------------------------------------------------
         (r" or Model\.list\(ws\)", lit("")),

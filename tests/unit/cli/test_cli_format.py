@@ -103,6 +103,8 @@ SDK_ONLY = {
     ("_env_registry.py", "Workspace.from_config()"): "the CLI always passes a Workspace",
     ("_image_build.py", "enable_gpu"): "no --enable-gpu flag",
     ("_image_package.py", ""): "Model.package has no CLI command",
+    ("image_config.py", "enable_gpu"): "no --enable-gpu flag",
+    ("image_config.py", "InferenceConfig(entry_script="): "the CLI passes an InferenceConfig",
     ("_model_path.py", "_workspace=ws"): "get_model_path runs inside score.py",
     ("filters.py", "Model.list(ws"): "the CLI builds the filters from --tag K=V",
     ("conda.py", "set_python_version()"): "the CondaDependencies API; the CLI reads files",
