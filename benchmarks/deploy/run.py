@@ -521,7 +521,7 @@ def wait_supervisor_healthy(service: Any, timeout: float = 10.0) -> None:
 
 
 def deploy_steps(ws: Any, service: Any, wall0: float, scored: float) -> dict[str, Any]:
-    from dockyard.webservice import records
+    from dockyard.ops import records
 
     service_dir = service._service_dir()
     events = records.events(ws, service.name)
@@ -556,7 +556,7 @@ def deploy_steps(ws: Any, service: Any, wall0: float, scored: float) -> dict[str
 def reload_steps(
     ws: Any, service: Any, wall0: float, scored: float, log_offset: int, generation: int
 ) -> dict[str, Any]:
-    from dockyard.webservice import records
+    from dockyard.ops import records
 
     service_dir = service._service_dir()
     events = [e for e in records.events(ws, service.name) if _epoch(e["at"]) >= wall0 - 0.001]
@@ -673,11 +673,13 @@ def probe_env_python(bench: Bench, env_python: Path, rounds: int = 3) -> dict[st
 
 def deployed_python(bench: Bench) -> str:
     from dockyard.builders.envs import ensure_environment
-    from dockyard.webservice.deploy import environments_cache
+    from dockyard.ops.release import environments_cache
 
     spec = bench.environment.to_spec()
     return str(
-        ensure_environment(spec, environments_cache(bench.ws), progress=lambda _: None).python
+        ensure_environment(
+            spec, environments_cache(Path(bench.ws.path)), progress=lambda _: None
+        ).python
     )
 
 

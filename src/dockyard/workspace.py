@@ -138,8 +138,7 @@ class Workspace:
                 f"Workspace name {name!r} is already used by the workspace at {known}; cannot create another at {folder}.",
                 hint="Pick another name, or open the existing one with Workspace.get(NAME).",
             )
-        (folder / "locks").mkdir(parents=True, exist_ok=True)
-        with FileLock(str(folder / "locks" / "workspace.lock")):
+        with FileLock(str(layout.lock_file(folder, "workspace"))):
             meta_file = folder / layout.WORKSPACE_FILE
             if meta_file.is_file():
                 existing = layout.read_json(meta_file).get("name")
@@ -158,9 +157,9 @@ class Workspace:
                 url = database_url or os.environ.get("DOCKYARD_DATABASE_URL") or None
                 ws_id = uuid.uuid4().hex
                 schema = f"dy_{name.lower().replace('-', '_')}_{ws_id[:8]}" if url else None
-                BlobStore(folder / "blobs").ensure()
-                SecretFiles(folder / "secrets").ensure()
-                store = Store.open(url or _sqlite_url(folder), schema=schema)
+                BlobStore(layout.blobs_dir(folder)).ensure()
+                SecretFiles(layout.secrets_dir(folder)).ensure()
+                store = Store.open(url or layout.sqlite_url(folder), schema=schema)
                 store.dispose()
                 meta = {
                     "format": layout.FORMAT,
@@ -243,6 +242,13 @@ class Workspace:
             return Workspace.create(name, subscription_id=sub, resource_group=group)
 
     @staticmethod
+    def find_config(path: str | Path | None = None) -> Path | None:
+        """The config file :meth:`from_config` would read: the nearest one from ``path`` (default:
+        the current folder) upward, or None when there is none."""
+        start = Path(path).expanduser().resolve() if path is not None else Path.cwd()
+        return layout.find_config(start)[0]
+
+    @staticmethod
     def from_config_or_default() -> Workspace:
         """The workspace of the nearest config file, else the default workspace (created once)."""
         found, _ = layout.find_config(Path.cwd())
@@ -307,12 +313,12 @@ class Workspace:
             log.debug(
                 "DOCKYARD_DATABASE_URL ignored: workspace %s keeps its own database", self.name
             )
-        return recorded or _sqlite_url(self.path)
+        return recorded or layout.sqlite_url(self.path)
 
     @cached_property
     def blobs(self) -> BlobStore:
         """The content-addressed file store of this workspace."""
-        return BlobStore(self.path / "blobs")
+        return BlobStore(layout.blobs_dir(self.path))
 
     @property
     def id(self) -> str:
@@ -322,17 +328,11 @@ class Workspace:
         return Keyvault(self)
 
     def verify(self, *, full: bool = True) -> VerifyReport:
-        """Check every blob the registry refers to: damaged or missing ones make ``ok`` False."""
-        from sqlalchemy import select
+        """Check every blob the registered models refer to: damaged or missing ones make ``ok``
+        False."""
+        from dockyard.store import models  # keeps `import dockyard.workspace` free of SQLAlchemy
 
-        from dockyard.store.schema import ModelFileRow
-
-        with self.store.session() as session:
-            expected = {
-                sha: size
-                for sha, size in session.execute(select(ModelFileRow.sha256, ModelFileRow.size))
-            }
-        return self.blobs.verify(expected, full=full)
+        return self.blobs.verify(models.referenced_blobs(self.store), full=full)
 
     def get_details(self) -> dict[str, Any]:
         db = self._meta.get("database") or {}
@@ -385,10 +385,6 @@ class Workspace:
 
     def __hash__(self) -> int:
         return hash(self.path)
-
-
-def _sqlite_url(folder: Path) -> str:
-    return f"sqlite:///{folder / 'metadata.db'}"
 
 
 def _named_folder(name: str) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.assets import _specfiles as sf
-from dockyard.assets.conda import CondaDependencies
+from dockyard.assets.conda import PYTHON, CondaDependencies
 from dockyard.errors import ValidationError
 
 log = logging.getLogger("dockyard.assets.environment")
@@ -127,6 +127,29 @@ class DockerSection:
         if self._base_image:
             log.warning("base_image and base_dockerfile exclude each other: base_image reset")
             self._base_image = None
+
+
+def build_payload(python: PythonSection, docker: DockerSection) -> dict[str, Any]:
+    """What :meth:`Environment.build_hash` hashes: everything that changes what gets built."""
+    conda = python.conda_dependencies
+    packages = [norm(p) for p in conda.conda_packages] if conda else []
+    pip = [norm(p) for p in conda.pip_packages] if conda else []
+    return {
+        "format": HASH_FORMAT,
+        "user_managed": bool(python.user_managed_dependencies),
+        "interpreter_path": python.interpreter_path if python.user_managed_dependencies else None,
+        "python_version": conda.get_python_version() if conda else None,
+        "conda_packages": sorted(p for p in packages if sf.conda_name(p) != PYTHON),
+        "pip_packages": sorted(pip),
+        "pip_options": [norm(o) for o in conda.pip_options] if conda else [],
+        "channels": conda.conda_channels if conda else [],
+        "included_files": (
+            {k: text_or_none(v) for k, v in conda.included_files().items()} if conda else {}
+        ),
+        "local_files": local_file_digests(pip, conda._base_dir if conda else None),
+        "base_image": docker.base_image,
+        "base_dockerfile": text_or_none(docker.base_dockerfile),
+    }
 
 
 def norm(text: str) -> str:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import dockyard
 from dockyard.assets import _image_repo as repo
 from dockyard.assets import _image_settings as settings
-from dockyard.builders.layout import source_ignore
+from dockyard.builders.app_root import source_ignore
 from dockyard.errors import DockyardError, ValidationError
 
 if TYPE_CHECKING:
@@ -232,10 +232,10 @@ def content_hash(ws: Workspace, inference_config: InferenceConfig, models: list[
 
 def _builder_hash() -> str:
     """sha256 of the modules that write the Dockerfile and lay out the app root."""
-    from dockyard.builders import dockerfile, layout
+    from dockyard.builders import app_root, dockerfile
 
     digest = hashlib.sha256()
-    for module in (dockerfile, layout):
+    for module in (dockerfile, app_root):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()
 

@@ -1,4 +1,8 @@
-"""Model name rules and Azure's tag/property filter forms, shared by ``Model`` and the CLI."""
+"""Model name rules and the check of tag/property values, for ``Model``.
+
+``filters`` and ``matches`` moved to :mod:`dockyard.assets.filters`; re-exported here until
+``model.py`` and ``image.py`` import them from there.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from dockyard.assets.filters import filters, matches
 from dockyard.errors import ValidationError
 
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
@@ -33,32 +38,6 @@ def check_mapping(value: Any, what: str) -> dict[str, Any]:
         k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
         for k, v in value.items()
     }
-
-
-def filters(value: Any, what: str) -> list[tuple[str, str | None]]:
-    """Azure's filter forms: ``["k", ["k2", "v2"]]``, or a dict ``{"k": "v"}``."""
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [(str(k), None if v is None else str(v)) for k, v in value.items()]
-    if isinstance(value, str):
-        value = [value]
-    result: list[tuple[str, str | None]] = []
-    for item in value:
-        if isinstance(item, str):
-            result.append((item, None))
-        elif isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
-            result.append((item[0], str(item[1])))
-        else:
-            raise ValidationError(
-                f"Invalid {what} filter {item!r}: use 'key' or ['key', 'value'] (or a dict).",
-                hint=f'Example: Model.list(ws, {what}=["stage", ["area", "diabetes"]]).',
-            )
-    return result
-
-
-def matches(values: Mapping[str, Any], wanted: list[tuple[str, str | None]]) -> bool:
-    return all(k in values and (v is None or str(values[k]) == v) for k, v in wanted)
 
 
 __all__ = ["MODEL_NAME_RE", "check_mapping", "check_model_name", "filters", "matches"]

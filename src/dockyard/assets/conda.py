@@ -192,6 +192,11 @@ class CondaDependencies:
         """The ``name:`` of the conda environment file, if any."""
         return self._data.get("name")
 
+    @staticmethod
+    def package_name(conda_package: str) -> str:
+        """The package name of a conda spec (``'conda-forge::numpy=1.15'`` -> ``'numpy'``)."""
+        return sf.conda_name(conda_package)
+
     def get_python_version(self) -> str | None:
         """The Python version the spec asks for (``'3.11'`` from ``python=3.11``), or None."""
         for spec in self.conda_packages:

@@ -25,32 +25,30 @@ Both are sha256 of canonical JSON: stable across processes, machines and Python 
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.assets import _env_registry
+from dockyard.assets import _env_registry as registry
 from dockyard.assets import _specfiles as sf
 from dockyard.assets._env_parts import (
-    HASH_FORMAT,
     NAME_RULE,
     ContainerRegistry,
     DockerSection,
     PythonSection,
+    build_payload,
     canonical_sha256,
-    local_file_digests,
-    norm,
-    text_or_none,
     validate_name,
 )
 from dockyard.assets.conda import DEFAULT_NAME, PYTHON, CondaDependencies
 from dockyard.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from dockyard.builders.specs import EnvironmentSpec
+    from dockyard.store.environments import EnvironmentRecord
 
 __all__ = [
     "NAME_RULE",
@@ -63,11 +61,6 @@ __all__ = [
     "environments_view",
     "validate_name",
 ]
-
-EnvironmentsView = _env_registry.EnvironmentsView
-environments_view = _env_registry.environments_view
-#: what ``Workspace.environments`` calls (dockyard.workspace looks up ``workspace_view``).
-workspace_view = _env_registry.environments_view
 
 _DEFINITION_FILE = "azureml_environment.json"
 _CONDA_FILE = "conda_dependencies.yml"
@@ -179,33 +172,10 @@ class Environment:
         return env
 
     # --- hashes and the build spec --------------------------------------------------------------
-    def _build_payload(self) -> dict[str, Any]:
-        conda = self.python.conda_dependencies
-        packages = [norm(p) for p in conda.conda_packages] if conda else []
-        pip = [norm(p) for p in conda.pip_packages] if conda else []
-        return {
-            "format": HASH_FORMAT,
-            "user_managed": bool(self.python.user_managed_dependencies),
-            "interpreter_path": (
-                self.python.interpreter_path if self.python.user_managed_dependencies else None
-            ),
-            "python_version": conda.get_python_version() if conda else None,
-            "conda_packages": sorted(p for p in packages if sf.conda_name(p) != PYTHON),
-            "pip_packages": sorted(pip),
-            "pip_options": [norm(o) for o in conda.pip_options] if conda else [],
-            "channels": conda.conda_channels if conda else [],
-            "included_files": (
-                {k: text_or_none(v) for k, v in conda.included_files().items()} if conda else {}
-            ),
-            "local_files": local_file_digests(pip, conda._base_dir if conda else None),
-            "base_image": self.docker.base_image,
-            "base_dockerfile": text_or_none(self.docker.base_dockerfile),
-        }
-
     def build_hash(self) -> str:
         """sha256 of what is built: packages, Python, channels, pip options, ``-r`` files'
         content, local wheel files, base image or Dockerfile. Package order does not matter."""
-        return canonical_sha256(self._build_payload())
+        return canonical_sha256(build_payload(self.python, self.docker))
 
     def full_hash(self) -> str:
         """sha256 of the build hash plus the environment variables."""
@@ -364,11 +334,26 @@ class Environment:
             env.docker.base_dockerfile = (folder / _DOCKERFILE_FILE).read_text(encoding="utf-8")
         return env
 
-    # --- the registry (implemented in _env_registry) ---------------------------------------------
+    # --- the registry (records kept by _env_registry over dockyard.store.environments) ----------
+    @staticmethod
+    def _from_record(record: EnvironmentRecord) -> Environment:
+        env = Environment.deserialize(dict(record.spec))
+        env.name = record.name
+        env.version = str(record.version)
+        env.created_time = record.created_at
+        return env
+
     def register(self, workspace: Any) -> Environment:
         """Register in ``workspace``; identical content to the latest version returns it,
         new content gets the next version. Returns the registered environment."""
-        return _env_registry.register(self, workspace)
+        name = validate_name(self.name)
+        build_hash, full_hash = self.build_hash(), self.full_hash()
+        spec = self.serialize()  # after hashing: includes the -r files' content just read
+        spec["version"] = None
+        record = registry.add(
+            workspace, name=name, build_hash=build_hash, full_hash=full_hash, spec=spec
+        )
+        return Environment._from_record(record)
 
     @staticmethod
     def get(
@@ -381,15 +366,52 @@ class Environment:
                 f"Environment labels are not supported (asked for label {label!r} of {name!r}).",
                 hint="ask for a version instead: Environment.get(ws, name, version='2')",
             )
-        return _env_registry.get(workspace, name, version)
+        return Environment._from_record(registry.get(workspace, name, version))
 
     @staticmethod
     def list(workspace: Any) -> dict[str, Environment]:
         """Every registered environment name mapped to its latest version."""
-        return _env_registry.list_latest(workspace)
+        return {r.name: Environment._from_record(r) for r in registry.latest(workspace)}
+
+    @staticmethod
+    def list_versions(workspace: Any, name: str | None = None) -> builtins.list[Environment]:
+        """Every registered version (of ``name``, or of every name), by name then version
+        (what ``dockyard env list --all-versions`` shows)."""
+        return [Environment._from_record(r) for r in registry.versions(workspace, name)]
 
     def __str__(self) -> str:
         return f"Environment(Name: {self.name},\nVersion: {self.version})"
 
     def __repr__(self) -> str:
         return json.dumps(self.serialize(), indent=4, sort_keys=True)
+
+
+class EnvironmentsView(Mapping[str, Environment]):
+    """``ws.environments``: a read-only mapping of name -> latest registered Environment."""
+
+    def __init__(self, workspace: Any) -> None:
+        self._workspace = workspace
+
+    def __getitem__(self, name: str) -> Environment:
+        record = registry.find(self._workspace, name)
+        if record is None:
+            raise KeyError(name)
+        return Environment._from_record(record)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.names(self._workspace))
+
+    def __len__(self) -> int:
+        return len(registry.names(self._workspace))
+
+    def __repr__(self) -> str:
+        return f"EnvironmentsView({sorted(self)!r})"
+
+
+def environments_view(workspace: Any) -> EnvironmentsView:
+    """What ``Workspace.environments`` returns."""
+    return EnvironmentsView(workspace)
+
+
+#: what ``Workspace.environments`` calls (dockyard.workspace looks up ``workspace_view``).
+workspace_view = environments_view

@@ -23,16 +23,19 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dockyard.assets import _image_jobs as jobs
 from dockyard.assets import _image_repo as repo
 from dockyard.assets._image_build import ContainerImageConfig
+from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
 from dockyard.errors import ImageBuildError, ValidationError, WebserviceError
 
 if TYPE_CHECKING:
+    from dockyard.assets._image_settings import RegistrySettings
+    from dockyard.builders.base_image import BaseImage
     from dockyard.workspace import Workspace
 
 
@@ -220,6 +223,85 @@ class Image:
             + f"; `dockyard image logs {self.id}` prints the full log ({self.image_build_log_uri})",
         )
 
+    # --- workspace settings: base image and container registry ---------------------------------
+    #: The base image used when neither the environment nor the workspace names one.
+    DOCKYARD_BASE_IMAGE: ClassVar[str] = DEFAULT_BASE_IMAGE
+
+    @staticmethod
+    def bootstrap_base_image(
+        workspace: Workspace,
+        python_version: str = "3.11",
+        name: str | None = None,
+        mirror: str | None = None,
+        force: bool = False,
+        set_as_default: bool = True,
+        show_output: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> BaseImage:
+        """Build (or reuse) a Python base image from Debian packages, with no public registry.
+
+        ``debootstrap`` + ``docker import`` (needs root and the ``debootstrap`` package; about
+        40 s). ``name`` defaults to ``dockyard/python:<python_version>-<suite>``; an existing
+        image of that name is reused unless ``force=True``. With ``set_as_default=True`` it
+        becomes the workspace's default base image (:meth:`default_base_image`). Progress lines
+        go to ``log``, else to stdout with ``show_output=True``. Returns a ``BaseImage`` (``name``,
+        ``image_id``, ``python_version``, ``suite``, ``created``, ``seconds``).
+        """
+        from dockyard.assets._image_settings import set_default_base_image
+        from dockyard.builders.base_image import DEFAULT_MIRROR, bootstrap_base_image
+        from dockyard.targets.docker_engine import connect
+
+        say = log or ((lambda line: print(line, flush=True)) if show_output else None)
+        result = bootstrap_base_image(
+            connect(), name, python_version=python_version, mirror=mirror or DEFAULT_MIRROR,
+            force=force, log=say,
+        )  # fmt: skip
+        if set_as_default:
+            set_default_base_image(workspace, result.name)
+        return result
+
+    @staticmethod
+    def default_base_image(workspace: Workspace) -> str | None:
+        """The workspace's default base image (``set_default_base_image``, or
+        ``bootstrap_base_image``), or None: images then use :attr:`DOCKYARD_BASE_IMAGE`.
+        An environment's own ``env.docker.base_image`` wins over both."""
+        from dockyard.assets._image_settings import default_base_image
+
+        return default_base_image(workspace)
+
+    @staticmethod
+    def set_default_base_image(workspace: Workspace, name: str | None) -> None:
+        """Make ``name`` (an image the Docker engine has) the base of the workspace's images
+        whose environment names none; ``None`` goes back to :attr:`DOCKYARD_BASE_IMAGE`."""
+        from dockyard.assets._image_settings import set_default_base_image
+
+        set_default_base_image(workspace, name or None)
+
+    @staticmethod
+    def get_container_registry(workspace: Workspace) -> RegistrySettings | None:
+        """The registry images are pushed to after each build (``address``, ``username``), or
+        None: images then stay in the local Docker engine. ``DOCKYARD_CONTAINER_REGISTRY``
+        overrides the address for one process."""
+        from dockyard.assets._image_settings import registry
+
+        return registry(workspace)
+
+    @staticmethod
+    def set_container_registry(
+        workspace: Workspace,
+        address: str | None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> RegistrySettings | None:
+        """Push the workspace's images to ``address`` (``host[:port][/prefix]``, no scheme);
+        ``None`` removes the setting (and the stored password). The password is kept as a
+        workspace secret, never in a file; without one the engine's ``docker login`` is used.
+        Returns the registry now configured."""
+        from dockyard.assets._image_settings import registry, set_registry
+
+        set_registry(workspace, address, username, password)
+        return registry(workspace)
+
     # --- other operations ---------------------------------------------------------------------
     @staticmethod
     def list(
@@ -261,7 +343,7 @@ class Image:
 
     def delete(self) -> None:
         """Remove the image's record and its local tags (refused while a service uses it)."""
-        from dockyard.webservice import records
+        from dockyard.ops import records
 
         users = [r.name for r in records.list_all(self.workspace) if r.spec.get("image") == self.id]
         if users:

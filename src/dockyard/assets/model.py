@@ -29,7 +29,7 @@ from dockyard.store import model_files, model_repo
 
 if TYPE_CHECKING:
     from dockyard.builders.specs import ModelSpec
-    from dockyard.store.schema import ModelRow
+    from dockyard.store.models import ModelRecord as ModelRow
     from dockyard.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,7 @@ class Model:
         With no ``deployment_config`` (or ``LocalWebservice.deploy_configuration()``) the service
         runs on this machine without Docker. Follow it with ``service.wait_for_deployment()``.
         """
-        from dockyard.webservice.deploy import deploy
+        from dockyard.webservice.deployment import deploy
 
         return deploy(
             workspace, name, models, inference_config, deployment_config, overwrite=overwrite

@@ -10,7 +10,7 @@ the last layer::
 
 * App root ``/var/azureml-app`` (the server's working directory): models under
   ``azureml-models/<name>/<version>/``, the source directory as ``<its folder name>/`` (or the
-  entry script alone), as :mod:`dockyard.builders.layout` lays out local deployments.
+  entry script alone), as :mod:`dockyard.builders.app_root` lays out local deployments.
 * The server: ``python -m dockyard.server --host 0.0.0.0 --port 5001`` in the app root, as a
   non-root user (``dockyard``, uid 1000), with a ``HEALTHCHECK`` on ``/health/ready``. The script
   and models come from Azure ML v1's variables: ``AML_APP_ROOT=/var/azureml-app``,
@@ -42,8 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import dockyard
 from dockyard.builders import wheelhouse as deps
+from dockyard.builders.app_root import model_dir_value, place_models, place_source
 from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
-from dockyard.builders.layout import model_dir_value, place_models, place_source
 from dockyard.builders.runtime import PTH_NAME, pth_text
 from dockyard.builders.specs import EnvironmentSpec, ModelSpec
 from dockyard.errors import ValidationError

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from dockyard.cli.common import app_callback
 
-# noun -> module under dockyard.cli that defines ``app`` (a typer.Typer)
-NOUNS: dict[str, str] = {
-    "workspace": "workspace",
-    "model": "model",
-    "env": "env",
-    "secret": "secret",
-    "image": "image",
-    "service": "service",
-    "base-image": "base_image",
-}
-
 
 def build_app():  # type: ignore[no-untyped-def]
+    from dockyard.cli import base_image, env, image, model, secret, service, workspace
+
     app = typer.Typer(
         name="dockyard",
         help="Register models, build them into images, deploy them as web services, and find out why a deployment fails.",
@@ -29,13 +18,16 @@ def build_app():  # type: ignore[no-untyped-def]
         add_completion=False,
     )
     app.callback()(app_callback)
-    for noun, module_name in NOUNS.items():
-        try:
-            module = importlib.import_module(f"dockyard.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"dockyard.cli.{module_name}":
-                continue  # that noun is not built yet
-            raise
+    nouns = {
+        "workspace": workspace,
+        "model": model,
+        "env": env,
+        "secret": secret,
+        "image": image,
+        "service": service,
+        "base-image": base_image,
+    }
+    for noun, module in nouns.items():
         app.add_typer(module.app, name=noun)
 
     @app.command(
@@ -45,8 +37,8 @@ def build_app():  # type: ignore[no-untyped-def]
     )
     def serve(ctx: typer.Context) -> None:
         """Run the scoring server for a score.py (see `dockyard serve --help`)."""
-        from dockyard.cli.main import _serve
+        from dockyard.server import main as serve_main
 
-        raise typer.Exit(_serve(list(ctx.args)))
+        raise typer.Exit(serve_main(list(ctx.args)))
 
     return app

@@ -1,8 +1,8 @@
 """``dockyard base-image bootstrap``: build a Python base image from Debian packages.
 
-No public registry is needed (see docs/images.md, "Base image"). The image is recorded as the
-workspace's default base image, in ``<workspace>/settings.json`` (the workspace has no settings
-API yet), so that images built afterwards use it.
+No public registry is needed (see docs/images.md, "Base image"). The image becomes the
+workspace's default base image (:meth:`dockyard.Image.bootstrap_base_image`), so that images
+built afterwards use it.
 """
 
 from __future__ import annotations
@@ -27,17 +27,13 @@ def bootstrap(
 ) -> None:  # fmt: skip
     """Build (or reuse) the base image with debootstrap + docker import, and make it the
     workspace's default."""
-    from dockyard.assets._image_settings import set_default_base_image
-    from dockyard.builders.base_image import DEFAULT_MIRROR, bootstrap_base_image
-    from dockyard.targets.docker_engine import connect
+    from dockyard import Image
 
     ws = load_workspace(workspace)
-    client = connect()
-    result = bootstrap_base_image(
-        client, name, python_version=python, mirror=mirror or DEFAULT_MIRROR, force=force,
+    result = Image.bootstrap_base_image(
+        ws, python_version=python, name=name, mirror=mirror, force=force, set_as_default=True,
         log=note,
     )  # fmt: skip
-    set_default_base_image(ws, result.name)
     emit(
         output,
         {"name": result.name, "image_id": result.image_id, "python": result.python_version,
@@ -49,9 +45,11 @@ def bootstrap(
 @app.command()
 def show(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """The workspace's default base image."""
-    from dockyard.assets._image_settings import default_base_image
-    from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
+    from dockyard import Image
 
     ws = load_workspace(workspace)
-    chosen = default_base_image(ws)
-    emit(output, {"base_image": chosen or DEFAULT_BASE_IMAGE, "workspace_setting": bool(chosen)})
+    chosen = Image.default_base_image(ws)
+    emit(
+        output,
+        {"base_image": chosen or Image.DOCKYARD_BASE_IMAGE, "workspace_setting": bool(chosen)},
+    )

@@ -99,23 +99,22 @@ def load_workspace(path: Path | None):  # type: ignore[no-untyped-def]
     When the workspace was not named (--workspace or DOCKYARD_WORKSPACE), a line on stderr says
     which one was used and why, so that nobody works in the default workspace by accident.
     """
-    from dockyard.store import layout
+    from dockyard.errors import WorkspaceNotFoundError
     from dockyard.workspace import DEFAULT_WORKSPACE, Workspace
 
     if path is not None:
         return Workspace.from_path(path)
     cwd = Path.cwd()
-    found, _ = layout.find_config(cwd)
+    found = Workspace.find_config(cwd)
     if found is not None:
         ws = Workspace.from_config(found)
         _note_workspace(f"Using workspace {ws.name!r} ({ws.path}) named by {found}")
         return ws
-    known = layout.index_lookup(DEFAULT_WORKSPACE)
-    existed = (
-        (known or layout.default_folder(DEFAULT_WORKSPACE))
-        .joinpath(layout.WORKSPACE_FILE)
-        .is_file()
-    )
+    try:
+        Workspace.get(DEFAULT_WORKSPACE)  # only opens the folder: no database yet
+        existed = True
+    except WorkspaceNotFoundError:
+        existed = False
     ws = Workspace.create(DEFAULT_WORKSPACE, exist_ok=True)
     _note_workspace(
         f"Using workspace {ws.name!r} ({ws.path}{'' if existed else ', created now'}): "
@@ -305,7 +304,7 @@ def render_error(exc: BaseException) -> str:
     hint; then :func:`cli_advice` rewrites advice given for Python callers into flags and commands.
     Notes added with ``exc.add_note()`` (e.g. a request id) follow the message.
     """
-    from dockyard.errors import DockyardError
+    from dockyard import DockyardError
 
     if not isinstance(exc, DockyardError):
         return str(exc)

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.assets._specfiles import conda_name
 from dockyard.cli.common import Output, OutputOpt, WorkspaceOpt, emit, load_workspace
 
 app = typer.Typer(
@@ -24,13 +23,17 @@ _LIST_COLUMNS = ("name", "version", "python", "packages", "createdTime")
 
 def describe(env: Any, *, full: bool = True) -> dict[str, Any]:
     """The JSON shape of one environment (see docs/environments.md); the CLI camelCases the keys."""
+    from dockyard import CondaDependencies
+
     conda = env.python.conda_dependencies
     created = env.created_time
     data: dict[str, Any] = {
         "name": env.name,
         "version": int(env.version) if env.version else None,
         "python_version": conda.get_python_version() if conda else None,
-        "conda_packages": [p for p in conda.conda_packages if conda_name(p) != "python"]
+        "conda_packages": [
+            p for p in conda.conda_packages if CondaDependencies.package_name(p) != "python"
+        ]
         if conda
         else [],
         "pip_packages": conda.pip_packages if conda else [],
@@ -62,7 +65,7 @@ def _row(env: Any) -> dict[str, Any]:
 
 
 def _load(name: str, file: Path, kind: str | None) -> Any:
-    from dockyard.assets.environment import Environment
+    from dockyard import Environment
 
     kind = kind or ("conda" if file.suffix.lower() in (".yml", ".yaml") else "pip")
     if kind == "conda":
@@ -133,12 +136,11 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """List registered environments (the latest version of each name)."""
-    from dockyard.assets import _env_registry
-    from dockyard.assets.environment import Environment
+    from dockyard import Environment
 
     ws = load_workspace(workspace)
     if all_versions or name:
-        envs = _env_registry.list_versions(ws, name)
+        envs = Environment.list_versions(ws, name)
     else:
         envs = list(Environment.list(ws).values())
     if output == Output.json:
@@ -157,7 +159,7 @@ def show(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show one environment version: packages, image, variables, hashes, conda YAML."""
-    from dockyard.assets.environment import Environment
+    from dockyard import Environment
 
     ws = load_workspace(workspace)
     env = Environment.get(ws, name, version)

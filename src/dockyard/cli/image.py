@@ -1,6 +1,6 @@
 """``dockyard image ...``: create, list, show, logs, pull, delete, and the workspace's registry.
 
-A thin skin over :mod:`dockyard.assets.image`. ``--output json`` keys are those of
+A thin skin over :class:`dockyard.Image`. ``--output json`` keys are those of
 ``Image.serialize()`` (documented in docs/containers.md); sizes are bytes there, and "763.7 MB"
 only in tables.
 """
@@ -33,7 +33,7 @@ COLUMNS = ["id", "creationState", "imageLocation", "modelIds", "size", "createdT
 
 
 def _image(workspace: Path | None, ref: str) -> Any:
-    from dockyard.assets.image import Image
+    from dockyard import Image
 
     set_context(image=ref)
     name, sep, version = ref.rpartition(":")
@@ -77,8 +77,7 @@ def create(
     output: OutputOpt = Output.table,
 ) -> None:
     """Build an image from models, a scoring script and an environment (streams the build)."""
-    from dockyard.assets.image import ContainerImage, Image
-    from dockyard.assets.model import Model
+    from dockyard import ContainerImage, Image, Model
 
     ws = load_workspace(workspace)
     models = [Model(ws, id=m) if ":" in m else Model(ws, m) for m in model]
@@ -100,7 +99,7 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """Images, newest version first."""
-    from dockyard.assets.image import Image
+    from dockyard import Image
 
     images = Image.list(load_workspace(workspace), image_name=name, model_name=model)
     emit(output, [_row(i) for i in images], columns=COLUMNS, title="images", human=_human)
@@ -123,7 +122,7 @@ def logs(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output
     """Print the full build log (kept in the workspace, success or not).
 
     With --output json: {"id", "imageBuildLogUri", "logs"}."""
-    from dockyard.errors import NotFoundError
+    from dockyard import NotFoundError
 
     image = _image(workspace, ref)
     path = Path(image.build_log_path or "")
@@ -175,15 +174,15 @@ def registry(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show or set the container registry images are pushed to (credentials kept as secrets)."""
-    from dockyard.assets import _image_settings as settings
+    from dockyard import Image
 
     ws = load_workspace(workspace)
     if unset:
-        settings.set_registry(ws, None)
+        Image.set_container_registry(ws, None)
     elif address:
         password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-        settings.set_registry(ws, address, username, password)
-    current = settings.registry(ws)
+        Image.set_container_registry(ws, address, username, password)
+    current = Image.get_container_registry(ws)
     emit(
         output,
         {"address": current.address if current else None,

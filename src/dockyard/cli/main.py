@@ -9,16 +9,12 @@ from __future__ import annotations
 import sys
 
 
-def _serve(argv: list[str]) -> int:
-    from dockyard.server.__main__ import main as serve_main
-
-    return serve_main(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "serve":
-        return _serve(args[1:])
+        from dockyard.server import main as serve_main
+
+        return serve_main(args[1:])
     try:
         import typer  # noqa: F401
     except ModuleNotFoundError:

@@ -53,7 +53,7 @@ def _ref(ref: str, version: int | None) -> tuple[str, int | None]:
 
 def _model(ref: str, version: int | None, workspace: Path | None) -> Any:
     """The model a command names (NAME, NAME:VERSION or NAME --version V) in its workspace."""
-    from dockyard.assets.model import Model
+    from dockyard import Model
 
     name, ver = _ref(ref, version)
     return Model(load_workspace(workspace), name, version=ver)
@@ -115,7 +115,7 @@ def register(
     output: OutputOpt = Output.table,
 ) -> None:
     """Register a file or folder as the next version of model NAME."""
-    from dockyard.assets.model import Model
+    from dockyard import Model
 
     model = Model.register(
         load_workspace(workspace), str(path), name, tags=_pairs(tag, "tag"),
@@ -141,7 +141,7 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """List registered models (newest version first), filtered like Model.list."""
-    from dockyard.assets.model import Model
+    from dockyard import Model
 
     models = Model.list(
         load_workspace(workspace),
@@ -245,9 +245,8 @@ def deploy(
     output: OutputOpt = Output.table,
 ) -> None:
     """Deploy models as a web service (local by default; v1 --ic/--dc files accepted)."""
-    from dockyard.assets.inference import InferenceConfig
-    from dockyard.assets.model import Model
-    from dockyard.webservice.config import LocalDeploymentConfig, build_config, config_from_file
+    from dockyard import InferenceConfig, LocalWebservice, Model
+    from dockyard.webservice import config_from_file
 
     set_context(service=name)
     ws = load_workspace(workspace)
@@ -268,7 +267,7 @@ def deploy(
             "Say which entry script to run.",
             hint="Pass --ic inferenceconfig.json, or --entry-script score.py [--source-directory DIR].",
         )
-    config = config_from_file(dc) if dc is not None else build_config(LocalDeploymentConfig)
+    config = config_from_file(dc) if dc is not None else LocalWebservice.deploy_configuration()
     if port is not None:
         config.port = port
     service = Model.deploy(ws, name, models, inference_config, config, overwrite=overwrite)

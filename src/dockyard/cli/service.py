@@ -35,7 +35,7 @@ NameArg = Annotated[str, typer.Argument(help="Service name.")]
 
 
 def _service(workspace: Path | None, name: str) -> Any:
-    from dockyard.webservice.base import Webservice
+    from dockyard import Webservice
 
     set_context(service=name)
     return Webservice(load_workspace(workspace), name)
@@ -91,7 +91,7 @@ def _hide_keys(data: dict[str, Any], name: str) -> dict[str, Any]:
 @app.command("list")
 def list_(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """List the workspace's services with their state and scoring URI."""
-    from dockyard.webservice.base import Webservice
+    from dockyard import Webservice
 
     services = Webservice.list(load_workspace(workspace))
     emit(output, [_row(s) for s in services], title="services")
@@ -238,7 +238,7 @@ def run(
     JSON document (a text answer becomes a JSON string). A failed request prints its request id
     and the command that shows its log lines.
     """
-    from dockyard.errors import WebserviceError
+    from dockyard import WebserviceError
 
     if input_file is not None:
         body = input_file.read_text()
@@ -293,7 +293,7 @@ def update(
     output: OutputOpt = Output.table,
 ) -> None:
     """Roll out new models or a new inference config without downtime."""
-    from dockyard.assets.inference import InferenceConfig
+    from dockyard import InferenceConfig
 
     service = _service(workspace, name)
     inference_config = (
@@ -370,7 +370,7 @@ def replicas(
     output: OutputOpt = Output.table,
 ) -> None:
     """How many replicas a load needs (the seed guide's formula)."""
-    from dockyard.webservice.config import replicas_needed
+    from dockyard import replicas_needed
 
     count = replicas_needed(target_rps, request_seconds, max_concurrent, target_utilization)
     emit(

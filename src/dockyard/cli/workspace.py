@@ -16,12 +16,10 @@ app = typer.Typer(
 
 def details(ws: Any) -> dict[str, Any]:
     """The JSON shape of a workspace (documented in docs/workspace.md)."""
-    from dockyard.store import model_repo
-
     data = dict(ws.get_details())
     if "created_at" in data:
         data["createdTime"] = data.pop("created_at")
-    data["models"] = len(model_repo.names(ws.store))
+    data["models"] = len(ws.models)  # model names
     data["secrets"] = len(ws.get_default_keyvault().list_secrets())
     return data
 
@@ -58,7 +56,7 @@ def create(
     output: OutputOpt = Output.table,
 ) -> None:
     """Create a workspace (idempotent: an existing one is opened, never changed)."""
-    from dockyard.workspace import Workspace
+    from dockyard import Workspace
 
     ws = Workspace.create(name, path=path, exist_ok=exist_ok, database_url=database_url)
     data = details(ws)

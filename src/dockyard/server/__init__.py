@@ -32,3 +32,14 @@ The modules, by job:
 This package imports only the standard library and its HTTP stack (uvicorn, httptools, uvloop):
 never dockyard's SDK (SQLAlchemy, Docker, Ray, typer, rich, pydantic).
 """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scoring server with ``argv`` (the flags of ``dockyard serve --help``; default:
+    ``sys.argv[1:]``) until it stops; returns the exit code (``python -m dockyard.server``)."""
+    from dockyard.server.__main__ import main as run
+
+    return run(argv)
+
+
+__all__ = ["main"]

@@ -8,6 +8,14 @@ A workspace is a folder::
     secrets/         the key vault: one owner-only file per secret
     models/          registered models materialized read-only for get_model_path()
     locks/           inter-process lock files
+    services/NAME/   one folder per service: app roots, logs, runtime files
+    envs/            built Python environments (DOCKYARD_ENV_CACHE moves them elsewhere)
+    images/NAME/V/   an image version's build context and build log
+    packages/        Model.package() outputs
+    settings.json    workspace settings (image registry, base image)
+
+The functions under "the folders of a workspace" below are the only place that spells these
+names; everything else asks them for a path.
 
 Named workspaces are listed in ``$DOCKYARD_HOME/workspaces.json`` (name -> folder); a workspace
 created without a path lives in ``$DOCKYARD_HOME/workspaces/<name>``. ``DOCKYARD_HOME`` defaults to
@@ -29,20 +37,26 @@ from typing import Any
 from dockyard.errors import ValidationError, WorkspaceNotFoundError
 
 WORKSPACE_FILE = "workspace.json"
+METADATA_DB = "metadata.db"
+BLOBS, SECRETS, MODELS, LOCKS = "blobs", "secrets", "models", "locks"
+SERVICES, ENVS, IMAGES, PACKAGES = "services", "envs", "images", "packages"
+SETTINGS_FILE = "settings.json"
+#: Where built environments go instead of ``<workspace>/envs`` (shared between workspaces).
+ENV_CACHE_VAR = "DOCKYARD_ENV_CACHE"
 #: What a workspace folder holds besides a user's files (a workspace may be a project folder).
 WORKSPACE_ENTRIES = frozenset(
     {
         WORKSPACE_FILE,
-        "metadata.db",
-        "metadata.db-wal",
-        "metadata.db-shm",
-        "blobs",
-        "secrets",
-        "models",
-        "locks",
-        "services",
-        "envs",
-        "images",
+        METADATA_DB,
+        f"{METADATA_DB}-wal",
+        f"{METADATA_DB}-shm",
+        BLOBS,
+        SECRETS,
+        MODELS,
+        LOCKS,
+        SERVICES,
+        ENVS,
+        IMAGES,
     }
 )
 FORMAT = 1
@@ -105,6 +119,75 @@ def read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError(f"{path} must hold a JSON object, found {type(data).__name__}.")
     return data
+
+
+# --- the folders of a workspace -----------------------------------------------------------------
+def metadata_db(folder: Path) -> Path:
+    """The SQLite metadata database (used when the workspace has no database URL)."""
+    return Path(folder) / METADATA_DB
+
+
+def sqlite_url(folder: Path) -> str:
+    """The SQLAlchemy URL of the workspace's SQLite metadata database."""
+    return f"sqlite:///{metadata_db(folder)}"
+
+
+def blobs_dir(folder: Path) -> Path:
+    """The content-addressed file store."""
+    return Path(folder) / BLOBS
+
+
+def secrets_dir(folder: Path) -> Path:
+    """The key vault's owner-only files."""
+    return Path(folder) / SECRETS
+
+
+def model_dir(folder: Path, name: str, version: int) -> Path:
+    """Where model ``name`` version ``version`` is materialized read-only."""
+    return Path(folder) / MODELS / name / str(version)
+
+
+def locks_dir(folder: Path) -> Path:
+    """The inter-process lock files."""
+    return Path(folder) / LOCKS
+
+
+def lock_file(folder: Path, name: str) -> Path:
+    """The lock file ``name`` (``workspace``, ``settings`` ...), its folder created."""
+    locks = locks_dir(folder)
+    locks.mkdir(parents=True, exist_ok=True)
+    return locks / f"{name}.lock"
+
+
+def services_dir(folder: Path) -> Path:
+    """The folder holding one folder per service."""
+    return Path(folder) / SERVICES
+
+
+def service_dir(folder: Path, name: str) -> Path:
+    """Service ``name``'s folder: app roots, logs, runtime files."""
+    return services_dir(folder) / name
+
+
+def environments_cache(folder: Path) -> Path:
+    """Where built environments live: ``$DOCKYARD_ENV_CACHE`` when set, else ``<workspace>/envs``."""
+    override = os.environ.get(ENV_CACHE_VAR)
+    return Path(override) if override else Path(folder) / ENVS
+
+
+def image_dir(folder: Path, name: str, version: int) -> Path:
+    """Image ``name`` version ``version``'s build context and build log."""
+    return Path(folder) / IMAGES / name / str(version)
+
+
+def packages_dir(folder: Path) -> Path:
+    """Where ``Model.package()`` writes its outputs."""
+    return Path(folder) / PACKAGES
+
+
+def settings_file(folder: Path) -> Path:
+    """The workspace's settings (image registry, base image)."""
+    return Path(folder) / SETTINGS_FILE
 
 
 # --- the index of named workspaces --------------------------------------------------------------
@@ -210,18 +293,43 @@ def missing_config_error(looked: list[Path]) -> WorkspaceNotFoundError:
 
 
 __all__ = [
+    "BLOBS",
     "CONFIG_CANDIDATES",
+    "ENVS",
+    "ENV_CACHE_VAR",
     "FORMAT",
+    "IMAGES",
+    "LOCKS",
+    "METADATA_DB",
+    "MODELS",
+    "PACKAGES",
+    "SECRETS",
+    "SERVICES",
+    "SETTINGS_FILE",
+    "WORKSPACE_ENTRIES",
     "WORKSPACE_FILE",
+    "blobs_dir",
     "check_workspace_name",
     "default_folder",
     "dockyard_home",
+    "environments_cache",
     "find_config",
+    "image_dir",
     "index_add",
     "index_all",
     "index_lookup",
+    "lock_file",
+    "locks_dir",
+    "metadata_db",
     "missing_config_error",
+    "model_dir",
+    "packages_dir",
     "read_config",
     "read_json",
+    "secrets_dir",
+    "service_dir",
+    "services_dir",
+    "settings_file",
+    "sqlite_url",
     "write_json_atomic",
 ]

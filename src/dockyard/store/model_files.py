@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from dockyard.errors import ConflictError, ValidationError
 from dockyard.store.blobs import BlobStore
-from dockyard.store.model_repo import FileEntry
+from dockyard.store.models import FileEntry
 
 
 def safe_relative(path: str, *, what: str) -> PurePosixPath:

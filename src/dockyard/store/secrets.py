@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import DockyardError, SecretNotFoundError, ValidationError
+from dockyard.store.layout import secrets_dir
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Keyvault:
 
     def __init__(self, workspace: Any) -> None:
         self.workspace = workspace
-        self._files = SecretFiles(workspace.path / "secrets")
+        self._files = SecretFiles(secrets_dir(workspace.path))
 
     def set_secret(self, name: str, value: str, content_type: Any = None) -> None:
         self._files.set(name, value)

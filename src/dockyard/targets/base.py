@@ -1,15 +1,23 @@
-"""The small interface every target implements, and the plain specs it receives.
+"""The one interface every target implements, and the plain specs and statuses it exchanges.
 
-A target runs a prepared deployment on one engine (local processes, Docker, Ray). It knows nothing
-about the registry or the user-facing objects: ``webservice/`` hands it a ``DeploymentSpec`` and
-reads back a ``TargetStatus``.
+A target runs services on one engine (local processes, Docker, Ray). It knows nothing about the
+workspace store or the user-facing objects: the deploy flow (:mod:`dockyard.ops.services`) hands
+it a :class:`ServiceSpec` (one version of a service, ready to run) and reads back a
+:class:`TargetStatus` or a :class:`RolloutResult`. Every target class has exactly the methods of
+:class:`Target`, with the same signatures (a test checks it), so the flow never asks which engine
+it talks to; what differs between engines is said by two class attributes: ``needs_image`` (the
+flow builds or reuses a container image for it, else a virtual environment and an app root on
+this machine) and ``supports_reload``.
+
+:class:`DeploymentSpec` is the local target's own record of a version (what its supervisor reads).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 # Service states, as Azure ML names them.
 TRANSITIONING = "Transitioning"
@@ -77,21 +85,83 @@ class TargetStatus:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One version of a service, ready to run, as every target receives it (plain data).
+
+    ``app_root`` and ``server_argv`` are set for targets that run the server on this machine
+    (``needs_image`` False); ``image`` (a reference the engine has) for the others.
+    """
+
+    name: str
+    service_dir: Path  # the target's own folder for this service (state, logs, keys)
+    env: dict[str, str]  # the server's settings (dockyard.server.contract names) and user vars
+    port: int = 0  # 0: a free port, kept for the service's life
+    worker_count: int = 1
+    startup_timeout_seconds: float | None = None
+    auth_enabled: bool = False  # keys come from Target.write_keys
+    app_root: Path | None = None
+    server_argv: tuple[str, ...] = ()
+    image: str | None = None
+    cpu_cores: float | None = None
+    memory_gb: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RolloutResult:
+    """How an ``update``/``reload`` ended: the new version serves (``Healthy``) or it failed
+    (``Failed``, with ``error``; ``previous_serving`` says whether the old version still does)."""
+
+    state: str
+    error: str | None = None
+    previous_serving: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+#: A callback for progress lines of a long call (``update`` waiting for init(), ...).
+OnEvent = Callable[[str], None] | None
+
+
 class Target(Protocol):
-    """One engine. Every method takes the service name; ``deploy`` and ``update`` take a spec."""
+    """One engine (see the module docstring). Construct with the workspace's ``scope``: a short
+    id that keeps the engine-wide names of two workspaces apart."""
 
-    kind: str
+    kind: ClassVar[str]
+    needs_image: ClassVar[bool]
+    supports_reload: ClassVar[bool]
 
-    def deploy(self, spec: DeploymentSpec) -> None: ...
+    def __init__(self, scope: str) -> None: ...
+
+    def deploy(self, spec: ServiceSpec) -> TargetStatus:
+        """Start ``spec`` as the service (replacing any version of it); raise if it cannot."""
+        ...
+
+    def update(self, spec: ServiceSpec, on_event: OnEvent = None) -> RolloutResult:
+        """Start ``spec`` beside the running version and switch once it is ready (no failed
+        request); wait until it serves or has failed."""
+        ...
+
+    def reload(self, spec: ServiceSpec, on_event: OnEvent = None) -> RolloutResult: ...
+
+    def start(self, name: str, service_dir: Path) -> TargetStatus:
+        """Start a stopped service again as it was (idempotent)."""
+        ...
+
+    def stop(self, name: str, service_dir: Path) -> None: ...
+
+    def delete(self, name: str, service_dir: Path) -> None:
+        """Remove everything the service has on the engine, and its folder."""
+        ...
 
     def status(self, name: str, service_dir: Path) -> TargetStatus: ...
 
     def logs(self, name: str, service_dir: Path, num_lines: int = 5000) -> str: ...
 
-    def reload(self, spec: DeploymentSpec) -> None: ...
+    def write_keys(self, name: str, service_dir: Path, primary: str, secondary: str) -> None:
+        """Hand the service's keys to its server (it re-reads them without a restart)."""
+        ...
 
-    def update(self, spec: DeploymentSpec) -> None: ...
-
-    def stop(self, name: str, service_dir: Path) -> None: ...
-
-    def delete(self, name: str, service_dir: Path) -> None: ...
+    def port_owner(self, port: int) -> str | None:
+        """``"dockyard service 'x' ..."`` when one of this engine's services holds ``port``."""
+        ...

@@ -36,7 +36,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from dockyard.errors import ConflictError, DeploymentError
 from dockyard.server import contract
@@ -65,12 +65,19 @@ from dockyard.targets.base import (
     STOPPED,
     TRANSITIONING,
     UNHEALTHY,
+    OnEvent,
+    RolloutResult,
+    ServiceSpec,
     TargetStatus,
 )
 from dockyard.targets.docker_engine import connect
+from dockyard.targets.keys_file import KEYS_FILE, write_keys_file
 
 STATE_FILE = "container.json"
+KEYS_DIR = "keys"  # in the service's folder, mounted read-only at KEYS_MOUNT
 KEYS_MOUNT = "/run/dockyard-keys"
+#: uid of the image's app user (dockyard.builders.dockerfile.APP_UID): it must read the keys.
+APP_UID = 1000
 INIT_FAILED_EXIT = contract.EXIT_SCRIPT_FAILED
 #: After the switch, the old server keeps listening this long so its accept queue drains.
 DRAIN_SECONDS = 0.3
@@ -123,9 +130,12 @@ def _write(service_dir: Path, data: dict[str, Any]) -> None:
 class DockerTarget:
     """Runs services as containers on a Docker engine (see the module docstring)."""
 
-    kind = "docker"
+    kind: ClassVar[str] = "docker"
+    needs_image: ClassVar[bool] = True
+    supports_reload: ClassVar[bool] = True
 
-    def __init__(self, client: Any = None) -> None:
+    def __init__(self, scope: str = "", client: Any = None) -> None:
+        self.scope = scope or "local"  # container names: dockyard-<scope>-<service>
         self._client = client
 
     @property
@@ -135,8 +145,27 @@ class DockerTarget:
         return self._client
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def deploy(self, spec: ContainerSpec) -> None:
-        """Start a service (replacing any containers of the same service).
+    def deploy(self, spec: ServiceSpec) -> TargetStatus:
+        """Start a service (replacing any containers of the same service)."""
+        self._deploy(self._container_spec(spec))
+        return self.status(spec.name, spec.service_dir)
+
+    def _container_spec(self, spec: ServiceSpec) -> ContainerSpec:
+        if not spec.image:
+            raise ValueError(f"service {spec.name!r}: the Docker target needs an image")
+        env = dict(spec.env)
+        env[contract.WORKER_COUNT_ENV] = str(spec.worker_count)
+        if spec.startup_timeout_seconds:
+            env[contract.STARTUP_TIMEOUT_ENV] = str(spec.startup_timeout_seconds)
+        return ContainerSpec(
+            name=spec.name, service_dir=spec.service_dir, image=spec.image, scope=self.scope,
+            env=env, host_port=spec.port, cpu_cores=spec.cpu_cores, memory_gb=spec.memory_gb,
+            keys_dir=spec.service_dir / KEYS_DIR if spec.auth_enabled else None,
+            labels=dict(spec.labels),
+        )  # fmt: skip
+
+    def _deploy(self, spec: ContainerSpec) -> None:
+        """Start the containers of ``spec`` (replacing any of the same service).
 
         A taken ``host_port`` is refused before any container is made, naming the dockyard
         service that holds it when there is one. Without ``host_port``, the holder publishes a
@@ -144,11 +173,11 @@ class DockerTarget:
         """
         import docker.errors
 
-        self.delete(spec.name, spec.service_dir, keep_dir=True, scope=spec.scope)
+        self._remove_all(spec.name, spec.service_dir, keep_dir=True)
         if spec.host_port and not port_is_free(spec.host_port):
             raise ConflictError(
                 f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
-                f"{self.port_owner(spec.host_port, spec.scope)}",
+                f"{self._owner_text(spec.host_port)}",
                 hint=PORT_HINT,
             )
         # Recorded before any container exists, so that delete() finds what a failed start left.
@@ -158,11 +187,11 @@ class DockerTarget:
             port = self._published_port(holder)
             server = self._start_server(spec, holder.name, generation=1, inner_port=PORTS[0])
         except docker.errors.APIError as exc:
-            self.delete(spec.name, spec.service_dir, keep_dir=True, scope=spec.scope)
+            self._remove_all(spec.name, spec.service_dir, keep_dir=True)
             if spec.host_port and is_port_conflict(exc):
                 raise DeploymentError(
                     f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
-                    f"{self.port_owner(spec.host_port, spec.scope)} (the engine said: "
+                    f"{self._owner_text(spec.host_port)} (the engine said: "
                     f"{exc.explanation or exc})",
                     step="start container",
                     hint=PORT_HINT,
@@ -179,28 +208,40 @@ class DockerTarget:
              "inner_port": PORTS[0], "host_port": port, "spec": spec.to_json()},
         )  # fmt: skip
 
-    def port_owner(self, port: int, scope: str) -> str:
-        """Who holds ``port``: "port N is held by dockyard service 'x' (...)" or another program."""
+    def port_owner(self, port: int) -> str | None:
+        """The dockyard container service holding ``port`` (this workspace's or another's)."""
         for owner in port_holders(self.client, port):
             owner_scope, _sep, service = owner.rpartition("/")
-            if owner_scope == scope:
+            if owner_scope == self.scope:
                 return f"port {port} is held by dockyard service {service!r} (dockyard service show {service})"
             return (
                 f"port {port} is held by dockyard service {service!r} of another workspace "
                 f"(workspace id {owner_scope}...; its container is dockyard-{owner_scope}-{service})"
             )
-        return f"port {port} is held by another program (not a dockyard container service)"
+        return None
 
-    def update(self, spec: ContainerSpec, on_event: Any = None) -> dict[str, Any]:
+    def _owner_text(self, port: int) -> str:
+        return self.port_owner(port) or (
+            f"port {port} is held by another program (not a dockyard container service)"
+        )
+
+    def update(self, spec: ServiceSpec, on_event: OnEvent = None) -> RolloutResult:
         """Start ``spec`` beside the running version, switch when it is ready, stop the old one.
 
-        If the new version fails, the old one keeps serving and DeploymentError says why.
-        Returns what happened (``switch``: ``nat`` or ``restart``, ``gap_seconds``).
+        If the new version fails, the old one keeps serving and the result says why.
+        ``details``: ``switch`` (``nat``, ``restart`` or ``deploy``) and ``gap_seconds``.
         """
+        try:
+            details = self._switch(self._container_spec(spec), on_event)
+        except DeploymentError as exc:
+            return RolloutResult(state=FAILED, error=str(exc), previous_serving=True)
+        return RolloutResult(state=HEALTHY, details=details)
+
+    def _switch(self, spec: ContainerSpec, on_event: OnEvent) -> dict[str, Any]:
         say = on_event or (lambda _message: None)
         state = _read(spec.service_dir)
         if not state or not self._running(state.get("holder")):
-            self.deploy(spec)
+            self._deploy(spec)
             return {"switch": "deploy"}
         old_server, old_port = state["server"], int(state["inner_port"])
         generation = int(state["generation"]) + 1
@@ -235,8 +276,8 @@ class DockerTarget:
         )  # fmt: skip
         return result
 
-    def reload(self, spec: ContainerSpec) -> dict[str, Any]:
-        return self.update(spec)
+    def reload(self, spec: ServiceSpec, on_event: OnEvent = None) -> RolloutResult:
+        return self.update(spec, on_event)
 
     def stop(self, name: str, service_dir: Path) -> None:
         """Stop the server and the holder (the port is free until ``start``)."""
@@ -245,9 +286,8 @@ class DockerTarget:
             with contextlib.suppress(Exception):
                 self.client.containers.get(state[key]).stop(timeout=STOP_GRACE_SECONDS)
 
-    def start(self, name: str, service_dir: Path) -> int:
-        """Start a stopped service again: holder (same port), NAT rule, server. Returns the
-        published port.
+    def start(self, name: str, service_dir: Path) -> TargetStatus:
+        """Start a stopped service again: holder (same port), NAT rule, server.
 
         Idempotent: a running service is left as it is (one NAT rule, however many starts). A
         holder made by an older dockyard, whose port the engine picks at each start, gets its
@@ -286,25 +326,27 @@ class DockerTarget:
                 hint="deploy the service again (overwrite=True)",
             ) from None
         except docker.errors.APIError as exc:
-            host_port, scope = state.get("host_port"), str(state.get("spec", {}).get("scope"))
+            host_port = state.get("host_port")
             why = ""
             if host_port and is_port_conflict(exc):
-                why = f": {self.port_owner(int(host_port), scope)}"
+                why = f": {self._owner_text(int(host_port))}"
             raise DeploymentError(
                 f"The engine could not start service {name!r}{why} ({exc.explanation or exc})",
                 step="start",
                 hint=PORT_HINT if why else "read the engine's reason above",
             ) from None
-        return port
+        return self.status(name, service_dir)
 
-    def delete(
-        self, name: str, service_dir: Path, keep_dir: bool = False, scope: str | None = None
-    ) -> None:
-        """Remove every container of the service, in any state (found by its labels and its
-        recorded names), and its state file (the whole folder unless ``keep_dir``)."""
+    def delete(self, name: str, service_dir: Path) -> None:
+        """Remove every container of the service, in any state, and its folder."""
+        self._remove_all(name, service_dir, keep_dir=False)
+
+    def _remove_all(self, name: str, service_dir: Path, keep_dir: bool) -> None:
+        """Remove every container of the service (found by its labels and its recorded names)
+        and its state file (the whole folder unless ``keep_dir``)."""
         state = _read(service_dir)
         names = {state.get("server"), state.get("holder")}
-        scope = scope or (state.get("spec") or {}).get("scope")
+        scope = (state.get("spec") or {}).get("scope") or self.scope
         if scope:
             names.add(f"dockyard-{scope}-{name}")
             for container in self.client.containers.list(
@@ -397,6 +439,21 @@ class DockerTarget:
             return ""
         return self._logs(server, num_lines)
 
+    def write_keys(self, name: str, service_dir: Path, primary: str, secondary: str) -> None:
+        """The keys folder mounted read-only into the containers: owned by the image's user,
+        mode 0600 (when this process may chown; else 0644 inside the service's 0700 folder)."""
+        folder = service_dir / KEYS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        write_keys_file(folder / KEYS_FILE, primary, secondary)
+        if os.geteuid() == 0:
+            for path in (folder, folder / KEYS_FILE):
+                os.chown(path, APP_UID, APP_UID)
+            os.chmod(folder, 0o700)
+        else:
+            os.chmod(folder.parent, 0o700)
+            os.chmod(folder, 0o711)
+            os.chmod(folder / KEYS_FILE, 0o644)
+
     # --- helpers --------------------------------------------------------------------------------
     def _start_holder(self, spec: ContainerSpec) -> Any:
         """The holder, publishing ``spec.host_port`` or a port free now. The engine would pick
@@ -435,7 +492,7 @@ class DockerTarget:
         volumes = {}
         if spec.keys_dir is not None:
             volumes[str(spec.keys_dir)] = {"bind": KEYS_MOUNT, "mode": "ro"}
-            env["DOCKYARD_KEYS_FILE"] = f"{KEYS_MOUNT}/keys.json"
+            env[contract.KEYS_FILE_ENV] = f"{KEYS_MOUNT}/{KEYS_FILE}"
         kwargs: dict[str, Any] = {}
         if spec.cpu_cores is not None:
             kwargs["nano_cpus"] = int(round(spec.cpu_cores * 1e9))

@@ -19,10 +19,11 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 from dockyard.errors import ConflictError, DeploymentError
+from dockyard.server import contract
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -31,8 +32,12 @@ from dockyard.targets.base import (
     TRANSITIONING,
     UNHEALTHY,
     DeploymentSpec,
+    OnEvent,
+    RolloutResult,
+    ServiceSpec,
     TargetStatus,
 )
+from dockyard.targets.keys_file import KEYS_FILE, write_keys_file
 from dockyard.targets.supervisor import (
     LOG_FILE,
     NEXT_SPEC_FILE,
@@ -44,6 +49,10 @@ from dockyard.targets.supervisor import (
 )
 
 SUPERVISOR_MODULE = "dockyard.targets.supervisor"
+#: How long reload()/update() wait for the new version to take over or fail.
+SWITCH_TIMEOUT_SECONDS = 600.0
+SUPERVISOR_START_SECONDS = 15.0
+STOP_SECONDS = 20.0
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -76,31 +85,37 @@ def _pid_alive(pid: int | None, service_dir: Path) -> bool:
 
 
 class LocalTarget:
-    """Runs services as supervised local processes."""
+    """Runs services as supervised local processes (see the module docstring)."""
 
-    kind = "local"
+    kind: ClassVar[str] = "local"
+    needs_image: ClassVar[bool] = False
+    supports_reload: ClassVar[bool] = True
+
+    def __init__(self, scope: str = "") -> None:
+        self.scope = scope  # unused: a port or a folder identifies a local service
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def deploy(self, spec: DeploymentSpec) -> str:
-        """Start a service (replacing a running one of the same name); returns its revision."""
-        spec = replace(spec, revision=uuid.uuid4().hex)
-        service_dir = spec.service_dir
+    def deploy(self, spec: ServiceSpec) -> TargetStatus:
+        """Start a service (replacing a running one of the same name)."""
+        version = _version_of(spec)
+        service_dir = version.service_dir
         service_dir.mkdir(parents=True, exist_ok=True)
-        self.stop(spec.name, service_dir)
-        if spec.port and not port_is_free(spec.port, spec.host):
+        self.stop(version.name, service_dir)
+        if version.port and not port_is_free(version.port, version.host):
             raise ConflictError(
-                f"Port {spec.port} on {spec.host} is already in use, so service {spec.name!r} cannot start there",
+                f"Port {version.port} on {version.host} is already in use, so service "
+                f"{version.name!r} cannot start there",
                 hint="choose another port in LocalWebservice.deploy_configuration(port=...), or omit it to get a free one",
             )
         for stale in (STATUS_FILE, NEXT_SPEC_FILE):
             with contextlib.suppress(FileNotFoundError):
                 (service_dir / stale).unlink()
-        write_json_atomic(service_dir / SPEC_FILE, spec.to_json())
-        self.start(spec.name, service_dir)
-        return spec.revision
+        write_json_atomic(service_dir / SPEC_FILE, version.to_json())
+        return self.start(version.name, service_dir)
 
-    def start(self, name: str, service_dir: Path) -> None:
-        """Start the supervisor for an already-deployed service (e.g. after a reboot)."""
+    def start(self, name: str, service_dir: Path) -> TargetStatus:
+        """Start the supervisor for an already-deployed service (e.g. after a reboot); a running
+        one is left as it is."""
         if not (service_dir / SPEC_FILE).exists():
             raise DeploymentError(
                 f"Service {name!r} has no deployment on this machine ({service_dir / SPEC_FILE} is missing)",
@@ -109,7 +124,7 @@ class LocalTarget:
             )
         status = read_status(service_dir) or {}
         if _pid_alive(status.get("supervisor_pid"), service_dir):
-            return
+            return self.status(name, service_dir)
         write_json_atomic(
             service_dir / STATUS_FILE,
             {
@@ -133,11 +148,11 @@ class LocalTarget:
                 cwd=str(service_dir),
             )
         # Wait until the supervisor has written its status (bound the port) or died.
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + SUPERVISOR_START_SECONDS
         while time.monotonic() < deadline:
             status = read_status(service_dir) or {}
             if status.get("supervisor_pid") == proc.pid:
-                return
+                return self.status(name, service_dir)
             if proc.poll() is not None:
                 break
             time.sleep(0.02)
@@ -147,34 +162,44 @@ class LocalTarget:
                 f"Service {name!r} could not start: {status['error']}", step="start"
             )
         raise DeploymentError(
-            f"The supervisor of service {name!r} did not start",
+            f"The supervisor of service {name!r} did not start within {SUPERVISOR_START_SECONDS:g} s",
             step="start",
             log_tail=tail(service_dir / "supervisor.log", 30),
             hint=f"read {service_dir / 'supervisor.log'}",
         )
 
-    def reload(self, spec: DeploymentSpec) -> str:
+    def reload(self, spec: ServiceSpec, on_event: OnEvent = None) -> RolloutResult:
         """Start ``spec`` beside the running version; the supervisor switches when it is ready."""
-        return self.update(spec)
+        return self.update(spec, on_event)
 
-    def update(self, spec: DeploymentSpec) -> str:
-        """Roll out ``spec``; returns its revision (see :meth:`wait_for_revision`).
+    def update(self, spec: ServiceSpec, on_event: OnEvent = None) -> RolloutResult:
+        """Roll out ``spec`` and wait until it serves or has failed (bounded).
 
         With a running supervisor, the new version starts beside the old one. Without one (it was
         stopped or killed), a supervisor is started on the new version directly.
         """
-        spec = replace(spec, revision=uuid.uuid4().hex)
-        status = read_status(spec.service_dir) or {}
+        version = _version_of(spec)
+        status = read_status(version.service_dir) or {}
         pid = status.get("supervisor_pid")
-        if pid is None or not _pid_alive(pid, spec.service_dir):
+        if pid is None or not _pid_alive(pid, version.service_dir):
             with contextlib.suppress(FileNotFoundError):
-                (spec.service_dir / NEXT_SPEC_FILE).unlink()
-            write_json_atomic(spec.service_dir / SPEC_FILE, spec.to_json())
-            self.start(spec.name, spec.service_dir)
-            return spec.revision
-        write_json_atomic(spec.service_dir / NEXT_SPEC_FILE, spec.to_json())
-        os.kill(pid, signal.SIGHUP)
-        return spec.revision
+                (version.service_dir / NEXT_SPEC_FILE).unlink()
+            write_json_atomic(version.service_dir / SPEC_FILE, version.to_json())
+            self.start(version.name, version.service_dir)
+        else:
+            write_json_atomic(version.service_dir / NEXT_SPEC_FILE, version.to_json())
+            os.kill(pid, signal.SIGHUP)
+        if on_event is not None:
+            on_event("the new version starts beside the running one; waiting for its init()")
+        result = self.wait_for_revision(
+            version.name, version.service_dir, version.revision, SWITCH_TIMEOUT_SECONDS
+        )
+        return RolloutResult(
+            state=str(result["state"]),
+            error=result.get("error"),  # type: ignore[arg-type]
+            previous_serving=bool(result.get("previous_serving")),
+            details={"generation": result.get("generation")},
+        )
 
     def wait_for_revision(
         self, name: str, service_dir: Path, revision: str, timeout: float
@@ -212,7 +237,7 @@ class LocalTarget:
                 }
             time.sleep(0.02)
 
-    def stop(self, name: str, service_dir: Path, timeout: float = 20.0) -> None:
+    def stop(self, name: str, service_dir: Path) -> None:
         """Stop the service's supervisor and servers; the recorded state becomes ``Stopped``.
 
         Safe whatever happened before: a supervisor that was killed leaves nothing to stop, and
@@ -225,7 +250,7 @@ class LocalTarget:
         if pid is not None and _pid_alive(pid, service_dir):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + STOP_SECONDS
             while time.monotonic() < deadline and _pid_alive(pid, service_dir):
                 time.sleep(0.05)
             if _pid_alive(pid, service_dir):
@@ -286,3 +311,74 @@ class LocalTarget:
 
     def logs(self, name: str, service_dir: Path, num_lines: int = 5000) -> str:
         return tail(service_dir / LOG_FILE, num_lines)
+
+    # --- keys and ports ---------------------------------------------------------------------------
+    def write_keys(self, name: str, service_dir: Path, primary: str, secondary: str) -> None:
+        service_dir.mkdir(parents=True, exist_ok=True)
+        write_keys_file(service_dir / KEYS_FILE, primary, secondary)
+
+    def port_owner(self, port: int) -> str | None:
+        """The local service whose supervisor holds ``port`` on this machine (any workspace)."""
+        for pid in _listeners(port):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if SUPERVISOR_MODULE.encode() in argv and argv.index(
+                SUPERVISOR_MODULE.encode()
+            ) + 1 < len(argv):
+                folder = Path(argv[argv.index(SUPERVISOR_MODULE.encode()) + 1].decode())
+                return (
+                    f"port {port} is held by dockyard service {folder.name!r} "
+                    f"(dockyard service show {folder.name})"
+                )
+        return None
+
+
+def _version_of(spec: ServiceSpec) -> DeploymentSpec:
+    """The supervisor's record of ``spec``: a new revision, with the keys file when auth is on."""
+    if spec.app_root is None or not spec.server_argv:
+        raise ValueError(
+            f"service {spec.name!r}: the local target needs an app root and a server command"
+        )
+    env = dict(spec.env)
+    if spec.auth_enabled:
+        env[contract.KEYS_FILE_ENV] = str(spec.service_dir / KEYS_FILE)
+    return DeploymentSpec(
+        name=spec.name,
+        service_dir=spec.service_dir,
+        app_root=spec.app_root,
+        python=spec.server_argv[0],
+        server_argv=tuple(spec.server_argv),
+        env=env,
+        port=spec.port,
+        worker_count=spec.worker_count,
+        startup_timeout_seconds=spec.startup_timeout_seconds,
+        revision=uuid.uuid4().hex,
+    )
+
+
+def _listeners(port: int) -> list[int]:
+    """PIDs of the processes that have a socket listening on TCP ``port`` open (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                fds = os.listdir(f"/proc/{entry}/fd")
+                if any(_link(f"/proc/{entry}/fd/{fd}") in inodes for fd in fds):
+                    found.append(int(entry))
+    return found
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""

@@ -1,21 +1,65 @@
-"""Web services: deployment configurations, the ``Webservice`` classes and their lifecycle.
+"""Web services, the user objects: deployment configurations and the ``Webservice`` classes.
 
-``webservice/`` was one module in the first design; it is a package so that each target's
-user-facing class stays small (config.py, base.py, local.py, deploy.py, records.py, keys.py).
+* ``config.py``: the deployment configurations (pydantic, Azure's parameter names), each made
+  plain by ``to_settings()`` for the deploy flow;
+* ``base.py``: ``Webservice``, what every service offers (run, logs, keys, state, the lifecycle
+  calls, each one call of :mod:`dockyard.ops.services`);
+* ``local.py``, ``container.py``: ``LocalWebservice`` and ``ContainerWebservice``/``AciWebservice``
+  (Azure's ``deploy_configuration`` for each target); imported here so that
+  ``Webservice(ws, name)`` can return the class of the engine a service runs on;
+* ``deployment.py``: ``Model.deploy`` and ``Webservice.deploy_from_image`` (models and an
+  InferenceConfig become the flow's plain plan).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from dockyard.webservice.base import Webservice
+from dockyard.webservice.config import config_from_file
+from dockyard.webservice.container import AciWebservice, ContainerWebservice
+from dockyard.webservice.local import LocalWebservice
 
+if TYPE_CHECKING:
     from dockyard.workspace import Workspace
+
+
+class WebservicesView(Mapping[str, Webservice]):
+    """``ws.webservices``: service name -> Webservice (read-only, always current)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def __getitem__(self, name: str) -> Webservice:
+        from dockyard.ops import records
+
+        if records.get(self._ws, name) is None:
+            raise KeyError(name)
+        return Webservice(self._ws, name)
+
+    def __iter__(self) -> Iterator[str]:
+        from dockyard.ops import records
+
+        return iter([r.name for r in records.list_all(self._ws)])
+
+    def __len__(self) -> int:
+        from dockyard.ops import records
+
+        return len(records.list_all(self._ws))
 
 
 def workspace_view(ws: Workspace) -> Mapping[str, Any]:
     """``ws.webservices``: service name -> Webservice (read-only, always current)."""
-    from dockyard.webservice.records import WebservicesView
-
     return WebservicesView(ws)
+
+
+__all__ = [
+    "AciWebservice",
+    "ContainerWebservice",
+    "LocalWebservice",
+    "Webservice",
+    "WebservicesView",
+    "config_from_file",
+    "workspace_view",
+]

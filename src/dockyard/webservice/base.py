@@ -10,18 +10,13 @@ terminal all see the same truth.
 from __future__ import annotations
 
 import builtins
-import functools
-import importlib
-import json
-import re
 import sys
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dockyard.errors import DeploymentError, ValidationError, WebserviceError
+from dockyard.errors import DeploymentError, WebserviceError
+from dockyard.ops import keys, records, services
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -31,63 +26,37 @@ from dockyard.targets.base import (
     UNHEALTHY,
     TargetStatus,
 )
-from dockyard.webservice import keys, records
+from dockyard.webservice import next_steps, scoring_client
+from dockyard.webservice.progress import OperationProgress
+from dockyard.webservice.service_logs import (
+    REQUEST_LOG_SEARCH_LINES,
+    request_lines,
+)
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
-#: target kind -> module defining its Webservice subclass (imported on first use)
-_TARGET_MODULES = {
-    "local": "dockyard.webservice.local",
-    "docker": "dockyard.webservice.container",
-    "cluster": "dockyard.webservice.cluster",
-}
-
 #: wait_for_deployment gives up on a crash-looping service after this many restarts.
 CRASH_RESTARTS_BEFORE_RAISING = 2
-#: The lifecycle calls that begin an operation (see ``Webservice.__init_subclass__``).
-_OPERATIONS = ("start", "stop", "reload", "update")
-#: How much of the log get_logs(request_id=...) searches.
-REQUEST_LOG_SEARCH_LINES = 200_000
-#: run(): how long to wait for a connection (the answer itself waits up to the scoring timeout).
-CONNECT_TIMEOUT_SECONDS = 10.0
-#: Lines of a service's error shown by run() when the service cannot answer.
-ERROR_TAIL_LINES = 25
 
 
 class Webservice:
     """A web service in a workspace. Use ``Webservice(ws, name)`` to get an existing one.
 
-    Each target's class implements the lifecycle calls (``start``, ``stop``, ``reload``,
-    ``update``), ``_target_status()`` and ``_read_logs(num_lines)``. When such a class is defined
-    (``__init_subclass__``), each of its lifecycle calls is wrapped to first record where its
-    operation begins (``records.begin_operation``), so that ``wait_for_deployment(show_output=
-    True)`` shows only that operation's events, and ``start()`` of a service whose deployment
-    failed before anything ran says how to deploy it again.
+    Every lifecycle call (``update``, ``reload``, ``start``, ``stop``, ``delete``) is one call of
+    the deploy flow (:mod:`dockyard.ops.services`), the same for every target; the subclasses
+    (``LocalWebservice``, ``ContainerWebservice``) add Azure's ``deploy_configuration`` and what
+    their ``update()`` accepts. ``Webservice(ws, name)`` returns the subclass whose
+    ``_engine`` is the engine the service runs on.
     """
 
-    _operation_running: bool = False
-
-    _compute_type: ClassVar[str] = "Local"
-    _registry: ClassVar[dict[str, type[Webservice]]] = {}
-    _target_kind: ClassVar[str] = ""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls._target_kind:
-            Webservice._registry.setdefault(cls._target_kind, cls)
-        for what in _OPERATIONS:
-            method = cls.__dict__.get(what)
-            if method is not None and not getattr(method, "_dockyard_operation", False):
-                setattr(cls, what, _operation(what, method))
+    _engine: ClassVar[str] = ""
 
     def __new__(cls, workspace: Workspace, name: str) -> Webservice:  # noqa: PYI034
         if cls is not Webservice:
             return super().__new__(cls)
         record = records.require(workspace, name)
-        if record.target not in Webservice._registry and record.target in _TARGET_MODULES:
-            importlib.import_module(_TARGET_MODULES[record.target])
-        klass = Webservice._registry.get(record.target)
+        klass = next((k for k in _subclasses(Webservice) if k._engine == record.target), None)
         if klass is None:
             raise WebserviceError(
                 f"Service {name!r} runs on target {record.target!r}, which this dockyard cannot manage",
@@ -107,7 +76,8 @@ class Webservice:
 
     @property
     def compute_type(self) -> str:
-        return self._compute_type
+        """Azure's name for where it runs: ``Local``, ``ACI`` or ``AKS`` (from its config)."""
+        return str(self._config().compute_type)
 
     @property
     def port(self) -> int | None:
@@ -166,22 +136,12 @@ class Webservice:
     def _service_dir(self) -> Path:
         return Path(self._record.runtime.get("service_dir", ""))
 
-    def _target_status(self) -> TargetStatus:  # each target class implements it
-        raise NotImplementedError
+    def _target_status(self) -> TargetStatus:
+        return self._refresh()
 
     def _refresh(self) -> TargetStatus:
-        status = self._target_status()
-        if status.state == STOPPED and self._record.state == FAILED:
-            # Failed before anything ran (environment, layout, port): the store has the reason.
-            status = TargetStatus(state=FAILED, error=self._record.error, port=status.port)
-        if status.state != self._record.state or status.error != self._record.error:
-            message = status.events[-1]["message"] if status.events else status.state
-            records.set_state(
-                self.workspace, self.name, status.state, status.error, status.restart_count, message
-            )
-            self._record.state, self._record.error = status.state, status.error
-        self._status = status
-        return status
+        self._status = services.refresh(self.workspace, self._record)
+        return self._status
 
     def update_deployment_state(self) -> None:
         """Azure's name for refreshing ``state`` (``state`` is always live here)."""
@@ -215,27 +175,12 @@ class Webservice:
             text += failure
         return text
 
-    def _read_logs(self, num_lines: int) -> str:  # each target class implements it
+    def _read_logs(self, num_lines: int) -> str:
         """The last ``num_lines`` lines of the target's log of this service."""
-        raise NotImplementedError
+        return services.logs(self.workspace, self._record, num_lines)
 
     def _failure_before_start(self) -> str:
-        """The recorded error of a deployment that failed before a server ran, as log lines."""
-        record = records.get(self.workspace, self.name)
-        if record is None or record.state != FAILED or not record.error:
-            return ""
-        when = ""
-        for event in reversed(records.events(self.workspace, self.name)):
-            if event["state"] == FAILED:
-                when = f"{event['at']:%Y-%m-%d %H:%M:%S} "
-                break
-        step = _step_of(record.error)
-        head = (
-            f"{when}[dockyard] the deployment of service {self.name!r} failed"
-            + (f" at step {step}" if step else "")
-            + ", before any server ran (so the server wrote no log); what failed:"
-        )
-        return f"{head}\n{record.error.rstrip()}\n"
+        return next_steps.failure_before_start(self)
 
     # --- waiting --------------------------------------------------------------------------------
     def wait_for_deployment(
@@ -249,7 +194,7 @@ class Webservice:
         back-off) with the traceback.
         """
         deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
-        progress = _OperationProgress(self) if show_output else None
+        progress = OperationProgress(self) if show_output else None
         while True:
             status = self._refresh()
             if progress is not None:
@@ -277,85 +222,13 @@ class Webservice:
             time.sleep(0.1)
 
     def _failure(self, status: TargetStatus, what: str) -> DeploymentError:
-        step = "readiness" if status.state == CRASH_LOOP else "start"
-        error = status.error or "no error text was recorded"
-        return DeploymentError(
-            f"Service {self.name!r}: {what}. State: {status.state} "
-            f"(restarts: {status.restart_count}).\n{error}",
-            step=step,
-            hint=self._next_step(status),
-            state=status.state,
-        )
+        return next_steps.failure(self, status, what)
 
-    # --- what to do next (SDK calls; the CLI says the same with its commands) ------------------
     def _next_step(self, status: TargetStatus) -> str:
-        """The call that brings a service in ``status`` back, for an SDK user."""
-        if status.state == STOPPED:
-            return "start it: service.start(), then service.wait_for_deployment()"
-        if status.state == UNHEALTHY and not status.details.get("supervisor_alive", True):
-            return "start it again: service.start(), then service.wait_for_deployment()"
-        if status.state == FAILED:
-            return self._redeploy_hint()
-        roll_out = (
-            "service.reload()"
-            if self.compute_type == "Local"
-            else "service.update(inference_config=inference_config)"
-        )
-        if status.state == CRASH_LOOP:
-            return (
-                f"fix score.py or the model (see the traceback), then {roll_out}; "
-                "everything the server printed: service.get_logs()"
-            )
-        return f"read service.get_logs(), fix what it shows, then {roll_out}"
+        return next_steps.next_step(self, status)
 
     def _redeploy_hint(self) -> str:
-        """Deploying again is what fixes a service whose deployment failed: the concrete call."""
-        from dockyard.webservice.deploy import redeploy_call
-
-        step = _step_of(self._record.error or "")
-        what = {
-            "environment": "fix the environment (the requirement named above)",
-            "layout": "fix the entry script or source directory named above",
-        }.get(step or "", "fix what failed (above)")
-        return (
-            f"{what}, then deploy again with the fixed inference_config and the same "
-            f"deployment_config: {redeploy_call(self.name, self._record.model_ids)}; "
-            "what failed, again: service.get_logs()"
-        )
-
-    def _check_startable(self) -> None:
-        """``start()`` of a service whose deployment failed before any server ran has nothing to
-        start: say so, with the call that deploys it again."""
-        if self._record.state != FAILED or self._target_status().state != STOPPED:
-            return
-        raise DeploymentError(
-            f"Service {self.name!r} has nothing to start: its deployment failed before any "
-            f"server ran, so there is no deployment to start again.\n{self._record.error or ''}",
-            step="start",
-            hint=self._redeploy_hint(),
-            state=FAILED,
-        )
-
-    def _raise_if_down(self, status: TargetStatus) -> None:
-        """A service that cannot answer (CrashLoopBackOff, Failed, Stopped) fails run() at once."""
-        if status.state not in (CRASH_LOOP, FAILED, STOPPED):
-            return
-        what = {
-            CRASH_LOOP: "its score.py fails to import or its init() raises, and it is restarted "
-            f"with back-off (restarts: {status.restart_count})",
-            FAILED: "it failed and is not running",
-            STOPPED: "it was stopped",
-        }[status.state]
-        error = _tail_lines(status.error or "", ERROR_TAIL_LINES)
-        if status.state == STOPPED and self._record.state != FAILED:
-            error = ""
-        raise WebserviceError(
-            f"Service {self.name!r} cannot answer run(): it is {status.state}: {what}."
-            + (f"\n{error}" if error else ""),
-            hint=self._next_step(status),
-            state=status.state,
-            logs=status.error,
-        )
+        return next_steps.redeploy_hint(self)
 
     # --- calling --------------------------------------------------------------------------------
     def run(self, input_data: Any) -> Any:
@@ -367,101 +240,7 @@ class Webservice:
         server's message and the request id (``error.request_id``) otherwise. A service that
         cannot answer (CrashLoopBackOff, Failed, Stopped) fails at once with its state and error.
         """
-        import httpx
-
-        status = self._refresh()
-        self._raise_if_down(status)
-        port = status.port or self._record.runtime.get("port")
-        if not port:
-            raise WebserviceError(
-                f"Service {self.name!r} has no scoring URI yet (state {status.state})",
-                hint="wait until it is Healthy: service.wait_for_deployment()",
-                state=status.state,
-            )
-        uri = f"http://127.0.0.1:{port}/score"
-        if isinstance(input_data, bytes | str):
-            body = input_data.encode() if isinstance(input_data, str) else input_data
-        else:
-            try:
-                body = json.dumps(input_data).encode()
-            except TypeError as exc:
-                raise ValidationError(
-                    f"input_data is not JSON-serialisable: {exc}",
-                    hint="pass a str, bytes, or plain lists/dicts/numbers",
-                ) from None
-        request_id = str(uuid.uuid4())
-        headers = {"Content-Type": "application/json", "x-request-id": request_id}
-        if self.auth_enabled:
-            headers["Authorization"] = f"Bearer {self.get_keys()[0]}"
-        timeout = self._record.spec.get("config", {}).get("scoring_timeout_ms", 60_000) / 1000 + 5
-        try:
-            response = httpx.post(
-                uri,
-                content=body,
-                headers=headers,
-                timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_SECONDS),
-            )
-        except httpx.HTTPError as exc:
-            now = self._refresh()
-            self._raise_if_down(now)
-            if isinstance(exc, httpx.ConnectTimeout):
-                waited = f"no connection within {CONNECT_TIMEOUT_SECONDS:g} s"
-            elif isinstance(exc, httpx.TimeoutException):
-                waited = f"no answer within {timeout:g} s (the scoring timeout plus 5 s)"
-            else:
-                waited = f"{type(exc).__name__}: {exc}"
-            raise WebserviceError(
-                f"Could not reach service {self.name!r} at {uri} ({waited}); its state is "
-                f"{now.state}.\nRequest id: {request_id}",
-                hint=f"its log lines for this request: service.get_logs(request_id={request_id!r}); "
-                + self._next_step(now),
-                request_id=request_id,
-                state=now.state,
-            ) from None
-        if response.status_code != 200:
-            raise self._bad_response(response, request_id)
-        try:
-            return response.json()
-        except ValueError:
-            return response.text
-
-    def _bad_response(self, response: Any, sent_id: str) -> WebserviceError:
-        """The error of a non-200 answer: status, the server's message, the request id and the
-        call that prints that request's log lines and traceback."""
-        request_id = response.headers.get("x-request-id") or sent_id
-        message, extra = _server_message(response.content)
-        if response.status_code == 503:
-            now = self._refresh()
-            self._raise_if_down(now)
-            retry = response.headers.get("retry-after")
-            return WebserviceError(
-                f"Service {self.name!r} answered 503 (not ready or busy; state {now.state}): "
-                f"{message}\nRequest id: {request_id}",
-                status_code=503,
-                content=response.content,
-                request_id=request_id,
-                state=now.state,
-                headers=dict(response.headers),
-                hint=(f"retry after {retry} s" if retry else "retry in a moment")
-                + "; if it stays so: service.wait_for_deployment() says why",
-            )
-        failed_run = response.headers.get("x-ms-run-function-failed", "").lower() == "true"
-        what = " (run() raised an exception)" if failed_run else ""
-        text = (
-            f"Received bad response from service {self.name!r}: {response.status_code}{what}\n"
-            f"Request id: {request_id}\nServer message: {message}"
-        )
-        if extra:
-            text += f"\n{extra}"
-        return WebserviceError(
-            text,
-            status_code=response.status_code,
-            content=response.content,
-            request_id=request_id,
-            headers=dict(response.headers),
-            hint="this request's log lines and traceback: "
-            f"service.get_logs(request_id={request_id!r})",
-        )
+        return scoring_client.call(self, input_data)
 
     # --- keys -----------------------------------------------------------------------------------
     def get_keys(self) -> tuple[str, str]:
@@ -472,10 +251,7 @@ class Webservice:
     def regen_key(self, key: str, set_key: str | None = None) -> None:
         """Regenerate the "Primary" or "Secondary" key; the server picks it up without a restart."""
         self._require_auth()
-        keys.regenerate(self.workspace, self.name, key, set_key, self._keys_file())
-
-    def _keys_file(self) -> Path | None:
-        return self._service_dir() / keys.KEYS_FILE
+        services.regen_key(self.workspace, self.name, key, set_key)
 
     def _require_auth(self) -> None:
         if not self.auth_enabled:
@@ -484,18 +260,86 @@ class Webservice:
                 hint="deploy with deploy_configuration(auth_enabled=True) to get keys",
             )
 
-    # --- lifecycle (per target) -----------------------------------------------------------------
-    def reload(self, wait: bool = False) -> None:
-        raise WebserviceError(
-            f"reload() works for local services only; {self.name!r} runs on {self.compute_type}",
-            hint="use service.update(inference_config=...) to roll out a changed script",
-        )
+    # --- lifecycle (one flow for every target: dockyard.ops.services) ---------------------------
+    def update(
+        self,
+        models: builtins.list[Any] | None = None,
+        inference_config: Any = None,
+        deployment_config: Any = None,
+        wait: bool = False,
+        image: Any = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        auth_enabled: bool | None = None,
+        **_: Any,
+    ) -> None:
+        """Roll out new models, script, environment, image or settings without failed requests.
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
+        The new version starts beside the old one and takes over once it is ready; if it fails,
+        the old one keeps serving and ``WebserviceException`` says why. Keys are kept.
+        """
+        from dockyard.webservice.deployment import settings_of, update_plan
+
+        config = deployment_config or self._config()
+        changes = {"tags": tags, "properties": properties, "description": description,
+                   "auth_enabled": auth_enabled}  # fmt: skip
+        config = config.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        settings = settings_of(config)
+        plan = update_plan(self, settings, models, inference_config, image)
+        self._record = services.roll_out(self.workspace, self.name, plan, settings, "update")
+        if wait:
+            self.wait_for_deployment()
+
+    def reload(self, wait: bool = False) -> None:
+        """Local services: re-read score.py and the source directory from where the
+        InferenceConfig points and switch to them (about a second for processes, a cached image
+        rebuild for Docker); if the new code fails, the running version keeps serving."""
+        from dockyard.webservice.deployment import reload_plan, settings_of
+
+        settings = settings_of(self._config())
+        plan = reload_plan(self, settings)
+        self._record = services.roll_out(self.workspace, self.name, plan, settings, "reload")
+        if wait:
+            self.wait_for_deployment()
+
+    def start(self) -> None:
+        """Start a stopped service again (e.g. after a reboot) from its recorded deployment."""
+        self._record = records.require(self.workspace, self.name)
+        next_steps.check_startable(self)
+        self._status = services.start(self.workspace, self.name)
+
+    def stop(self) -> None:
+        """Stop the service's processes or containers; ``start()`` brings it back."""
+        self._status = services.stop(self.workspace, self.name)
 
     def delete(self) -> None:
-        raise NotImplementedError
+        """Free everything the service has on its target and remove its records (its models and
+        images stay)."""
+        services.delete(self.workspace, self.name)
+
+    # --- what was deployed ----------------------------------------------------------------------
+    @property
+    def image_id(self) -> str | None:
+        """The image the service runs (``name:version``), for services that run an image."""
+        return self._record.spec.get("image")
+
+    def _config(self) -> Any:
+        from dockyard.webservice.config import config_from_record
+
+        return config_from_record(self._record.spec.get("config", {}))
+
+    def _inference_config(self, what: str) -> Any:
+        from dockyard.assets.inference import InferenceConfig
+
+        data = self._record.spec.get("inference") or {}
+        if not data:
+            raise DeploymentError(
+                f"Service {self.name!r} records no inference config to rebuild from",
+                step=what,
+                hint="use service.update(image=...) or update(inference_config=...)",
+            )
+        return InferenceConfig.deserialize(self.workspace, data)
 
     def serialize(self) -> dict[str, Any]:
         status = self._refresh()
@@ -515,6 +359,14 @@ class Webservice:
             "description": self.description,
             "createdTime": str(self.created_time) if self.created_time else None,
             "deploymentConfig": self._record.spec.get("config", {}),
+            **(
+                {
+                    "imageId": self.image_id,
+                    "imageLocation": self._record.runtime.get("image_location"),
+                }
+                if self.image_id
+                else {}
+            ),
         }
 
     # --- listing --------------------------------------------------------------------------------
@@ -550,7 +402,7 @@ class Webservice:
         **_: Any,
     ) -> Webservice:
         """Run a built ``Image`` as a service (the seed's split pipeline, step 3)."""
-        from dockyard.webservice.container import deploy_from_image
+        from dockyard.webservice.deployment import deploy_from_image
 
         return deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
 
@@ -565,7 +417,7 @@ class Webservice:
         overwrite: bool = False,
         **_: Any,
     ) -> Webservice:
-        from dockyard.webservice.deploy import deploy
+        from dockyard.webservice.deployment import deploy
 
         return deploy(
             workspace, name, models, inference_config, deployment_config, overwrite=overwrite
@@ -574,133 +426,17 @@ class Webservice:
 
 def _tags_match(have: dict[str, Any], wanted: Any) -> bool:
     """Azure's tag filters (``["k", ["k2", "v2"]]`` or a dict), as ``Model.list`` reads them."""
-    from dockyard.assets._model_rules import filters, matches
+    from dockyard.assets.filters import filters, matches
 
     return matches(have, filters(wanted, "tags"))
 
 
-def _print_event(state: str, message: str | None) -> None:
-    print(f"  {state}: {message or ''}", file=sys.stderr, flush=True)
-
-
-class _OperationProgress:
-    """Prints the events of the operation being waited for, once each, in time order.
-
-    Two sources: the store's history (dockyard's steps: environment, layout, start, update ...)
-    after the operation's marker, and the target's own events (the supervisor's restarts,
-    back-off, readiness) since the marker's time. A store event that copies a target event (a
-    state change recorded by a refresh) is not printed twice.
-    """
-
-    def __init__(self, service: Webservice) -> None:
-        record = records.require(service.workspace, service.name)
-        marker = record.runtime.get("operation") or {}
-        self.since = float(marker.get("at") or 0.0)
-        self.pending: list[dict[str, Any]] | None = records.events(
-            service.workspace, service.name, after_id=int(marker.get("after_event") or 0)
-        )
-        self.seen: set[tuple[Any, ...]] = set()
-        self.last_untimed: tuple[str, Any] | None = None
-        self.state: str | None = None  # the target's state after the last event printed
-
-    def show(self, status: TargetStatus) -> None:
-        target = [e for e in status.events if e.get("at") is None or e["at"] >= self.since]
-        copies = {(e.get("state"), e.get("message")) for e in target}
-        items: list[tuple[float, bool, str, Any]] = []  # (time, from the target, state, message)
-        if self.pending is not None:
-            for event in self.pending:
-                if (event["state"], event["message"]) in copies:
-                    continue
-                at = event["at"].timestamp() if hasattr(event["at"], "timestamp") else 0.0
-                items.append((at, False, event["state"], event["message"]))
-            self.pending = None
-        for event in target:
-            key = (event.get("state", ""), event.get("message"))
-            if event.get("at") is None:  # a target that reports only its current condition
-                if key == self.last_untimed:
-                    continue
-                self.last_untimed = key
-                items.append((time.time(), True, *key))
-            elif (event["at"], *key) not in self.seen:
-                self.seen.add((event["at"], *key))
-                items.append((float(event["at"]), True, *key))
-        for _at, from_target, state, message in sorted(items, key=lambda item: item[0]):
-            if from_target:
-                self.state = state
-            elif self.state is not None:
-                # a step recorded by dockyard: the service's state then is the target's last one
-                state = self.state
-            _print_event(state, message)
-
-
-def _operation(what: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    """``method`` (a lifecycle call of a target's class) that first records where it begins."""
-
-    @functools.wraps(method)
-    def call(self: Webservice, *args: Any, **kwargs: Any) -> Any:
-        if self._operation_running:  # nested: reload -> update, update -> wait
-            return method(self, *args, **kwargs)
-        self._record = records.require(self.workspace, self.name)
-        if what == "start":
-            self._check_startable()
-        records.begin_operation(self.workspace, self._record, what)
-        self._operation_running = True
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._operation_running = False
-
-    call._dockyard_operation = True  # type: ignore[attr-defined]
-    return call
-
-
-_LOG_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
-
-
-def request_lines(text: str, request_id: str) -> str:
-    """The lines of ``text`` (a server log) that belong to request ``request_id``.
-
-    The server tags a request's records with ``rid=<id>`` (its print() and logging lines, the
-    access line, and the ``Encountered Exception (rid=...)`` record); a record's continuation
-    lines (a traceback) follow it without a timestamp and are kept with it.
-    """
-    tag = re.compile(rf"rid={re.escape(request_id)}(?![\w-])")
-    out: list[str] = []
-    keep = False
-    for line in text.splitlines(keepends=True):
-        if _LOG_RECORD_START.match(line):
-            keep = bool(tag.search(line))
-        if keep:
-            out.append(line)
-    return "".join(out)
-
-
-def _server_message(content: bytes) -> tuple[str, str]:
-    """``(message, extra)`` of an error body: azmlinfsrv's ``{"message": ...}`` (plus ``error``
-    and ``traceback`` with debug responses on), or the body's text."""
-    text = content.decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        extra = "\n".join(str(data[k]).rstrip() for k in ("error", "traceback") if data.get(k))
-        return data["message"], extra
-    text = text.strip() or "(empty body)"
-    return (text[:2000] + " ...") if len(text) > 2000 else text, ""
-
-
-def _step_of(error: str) -> str | None:
-    """The step a recorded error names (``[environment] ...``)."""
-    match = re.match(r"\[([^\]]+)\]", error)
-    return match.group(1) if match else None
-
-
-def _tail_lines(text: str, count: int) -> str:
-    lines = text.rstrip().splitlines()
-    if len(lines) <= count:
-        return "\n".join(lines)
-    return "...\n" + "\n".join(lines[-count:])
+def _subclasses(cls: type[Webservice]) -> builtins.list[type[Webservice]]:
+    """Every subclass of ``cls`` (the package imports each target's class)."""
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 __all__ = ["TRANSITIONING", "Webservice"]

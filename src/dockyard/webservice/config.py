@@ -12,12 +12,14 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dockyard.errors import SpecError
 from dockyard.errors import ValidationError as DockyardValidationError
+from dockyard.ops.specs import ServiceSettings
+from dockyard.server import contract
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,51 @@ class DeploymentConfig(BaseModel):
     def serialize(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    #: Azure's name for where it runs (``Webservice.compute_type``).
+    compute_type: ClassVar[str] = "Local"
+    #: The engine that runs it (a name for :func:`dockyard.targets.target_for`).
+    default_engine: ClassVar[str] = "local"
+
+    @property
+    def engine(self) -> str:
+        return self.default_engine
+
+    @property
+    def reloadable(self) -> bool:
+        """``reload()`` is offered (Azure's local target only)."""
+        return False
+
+    def to_settings(self) -> ServiceSettings:
+        """This configuration as the plain settings the deploy flow takes."""
+        env = {
+            contract.SCORING_TIMEOUT_ENV: str(self.scoring_timeout_ms),
+            contract.MAX_CONCURRENT_REQUESTS_ENV: str(self.replica_max_concurrent_requests),
+        }
+        if self.max_request_wait_time is not None:
+            env[contract.MAX_REQUEST_WAIT_TIME_ENV] = str(self.max_request_wait_time)
+        if self.debug:
+            env[contract.DEBUG_RESPONSES_ENV] = "1"
+        env.update(self.environment_variables)
+        return ServiceSettings(
+            engine=self.engine,
+            config=self.serialize(),
+            port=self.port or 0,
+            # Azure's local target replaces a service of the same name; the others refuse
+            replaces_same_name=self.reloadable,
+            reloadable=self.reloadable,
+            auth_enabled=self.auth_enabled,
+            primary_key=self.primary_key,
+            secondary_key=self.secondary_key,
+            server_env=env,
+            worker_count=self.worker_count,
+            startup_timeout_seconds=self.startup_timeout_seconds,
+            cpu_cores=getattr(self, "cpu_cores", None),
+            memory_gb=getattr(self, "memory_gb", None),
+            description=self.description,
+            tags=dict(self.tags),
+            properties=dict(self.properties),
+        )
+
 
 class LocalDeploymentConfig(DeploymentConfig):
     """A service on this machine: supervised processes, or a Docker container with ``docker=True``."""
@@ -58,11 +105,21 @@ class LocalDeploymentConfig(DeploymentConfig):
     target: Target = "local"
     docker: bool = False
 
+    @property
+    def engine(self) -> str:
+        return "docker" if self.docker else "local"
+
+    @property
+    def reloadable(self) -> bool:
+        return True
+
 
 class ContainerDeploymentConfig(DeploymentConfig):
     """One container per service with CPU and memory limits (Azure Container Instances' analog)."""
 
     target: Target = "docker"
+    compute_type: ClassVar[str] = "ACI"
+    default_engine: ClassVar[str] = "docker"
     cpu_cores: float = Field(default=0.1, gt=0)
     memory_gb: float = Field(default=0.5, gt=0)
 
@@ -71,6 +128,8 @@ class ClusterDeploymentConfig(DeploymentConfig):
     """Autoscaling replicas on a Ray cluster (Azure Kubernetes Service's analog)."""
 
     target: Target = "cluster"
+    compute_type: ClassVar[str] = "AKS"
+    default_engine: ClassVar[str] = "ray"
     auth_enabled: bool = True
     token_auth_enabled: bool = False
     cpu_cores: float = Field(default=0.1, gt=0)
@@ -253,3 +312,12 @@ def replicas_needed(
         raise DockyardValidationError("max_requests_per_container must be at least 1")
     concurrent = target_rps * request_seconds / target_utilization
     return max(1, math.ceil(round(concurrent / max_requests_per_container, 9)))
+
+
+def config_from_record(data: dict[str, Any]) -> DeploymentConfig:
+    """The configuration a service record keeps (its ``serialize()``), as an object again."""
+    target = data.get("target", LocalDeploymentConfig.model_fields["target"].default)
+    for kind in (LocalDeploymentConfig, ContainerDeploymentConfig, ClusterDeploymentConfig):
+        if kind.model_fields["target"].default == target:
+            return kind(**data)
+    return LocalDeploymentConfig(**data)

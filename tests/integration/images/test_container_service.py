@@ -19,7 +19,8 @@ from dockyard import InferenceConfig, Model, Webservice
 from dockyard.assets import _image_settings
 from dockyard.assets.image import ContainerImage, Image
 from dockyard.errors import DeploymentError
-from dockyard.webservice.container import AciWebservice, deploy_from_image
+from dockyard.webservice.container import AciWebservice
+from dockyard.webservice.deployment import deploy_from_image
 
 from .conftest import test_sample
 

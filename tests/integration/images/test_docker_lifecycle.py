@@ -18,7 +18,7 @@ import pytest
 
 from dockyard import InferenceConfig, LocalWebservice, Model, Webservice
 from dockyard.errors import ConflictError, DeploymentError
-from dockyard.webservice import records
+from dockyard.ops import records
 from dockyard.webservice.container import AciWebservice
 
 from .conftest import ENV_YML, SCORE, test_sample
@@ -180,9 +180,9 @@ def test_a_taken_port_names_its_holder_and_delete_leaves_no_container(
 
     # The port is taken between the check and the engine's start (a race): the engine refuses,
     # the Failed record names the holder and shows no scoring URI, delete removes everything.
-    from dockyard.webservice import container
+    from dockyard.ops import services
 
-    monkeypatch.setattr(container, "_check_port", lambda *args, **kwargs: None)
+    monkeypatch.setattr(services, "check_port", lambda *args, **kwargs: None)
     monkeypatch.setattr("dockyard.targets.docker.port_is_free", lambda *args, **kwargs: True)
     with pytest.raises(DeploymentError) as caught:
         Model.deploy(ws, "clash", [model], inference, AciWebservice.deploy_configuration(port=port))

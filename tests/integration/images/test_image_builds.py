@@ -101,3 +101,15 @@ def test_model_package_builds_or_writes_a_dockerfile(
     assert (out / "Dockerfile").is_file()
     assert (out / "app" / "source" / "score.py").is_file()
     assert (out / "app" / "models" / "azureml-models" / "summer" / "1" / "model.json").is_file()
+
+
+def test_bootstrap_base_image_reuses_the_image_and_makes_it_the_default(
+    ws: Any, base_image: str
+) -> None:
+    lines: list[str] = []
+    result = Image.bootstrap_base_image(ws, name=base_image, log=lines.append)
+    assert (result.name, result.created) == (base_image, False)
+    assert any("reusing it" in line for line in lines)
+    assert Image.default_base_image(ws) == base_image
+    other = Image.bootstrap_base_image(ws, name=base_image, set_as_default=False)
+    assert other.image_id == result.image_id

@@ -20,8 +20,8 @@ import pytest
 
 from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Webservice, Workspace
 from dockyard.builders import runtime
+from dockyard.ops.services import services_root
 from dockyard.targets.supervisor import SPEC_FILE
-from dockyard.webservice.deploy import services_root
 
 pytestmark = pytest.mark.slow
 

@@ -100,6 +100,26 @@ def test_list_and_ws_environments_give_the_latest_version_by_name(ws: Workspace)
         view["c"]
 
 
+def test_list_versions_gives_every_version_by_name_then_version(ws: Workspace) -> None:
+    assert Environment.list_versions(ws) == []
+    sklearn_env("b").register(ws)
+    sklearn_env("a").register(ws)
+    sklearn_env("a", numpy="1.25").register(ws)
+    every = Environment.list_versions(ws)
+    assert [(e.name, e.version) for e in every] == [("a", "1"), ("a", "2"), ("b", "1")]
+    assert all(isinstance(e, Environment) and e.created_time is not None for e in every)
+    assert every[1].python.conda_dependencies.conda_packages == ["python=3.11", "numpy=1.25"]
+    only_a = Environment.list_versions(ws, name="a")
+    assert [(e.name, e.version) for e in only_a] == [("a", "1"), ("a", "2")]
+    assert Environment.list_versions(ws, "c") == []
+
+
+def test_package_name_of_a_conda_spec() -> None:
+    assert CondaDependencies.package_name("conda-forge::NumPy=1.15") == "numpy"
+    assert CondaDependencies.package_name("python=3.11") == "python"
+    assert CondaDependencies.package_name("scikit-learn >=1.4,<2") == "scikit-learn"
+
+
 REGISTER = """
 import sys
 from dockyard import CondaDependencies, Environment, Workspace

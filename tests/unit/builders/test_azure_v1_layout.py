@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dockyard.builders.app_root import model_dir_for, model_dir_value
 from dockyard.builders.dockerfile import RUNTIME_DIR, render_dockerfile
-from dockyard.builders.layout import model_dir_for, model_dir_value
 from dockyard.builders.specs import ModelSpec
 
 

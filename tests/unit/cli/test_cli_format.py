@@ -104,7 +104,7 @@ SDK_ONLY = {
     ("_image_build.py", "enable_gpu"): "no --enable-gpu flag",
     ("_image_package.py", ""): "Model.package has no CLI command",
     ("_model_path.py", "_workspace=ws"): "get_model_path runs inside score.py",
-    ("_model_rules.py", "Model.list(ws"): "the CLI builds the filters from --tag K=V",
+    ("filters.py", "Model.list(ws"): "the CLI builds the filters from --tag K=V",
     ("conda.py", "set_python_version()"): "the CondaDependencies API; the CLI reads files",
     ("conda.py", "set_pip_option()"): "the CondaDependencies API",
     ("conda.py", "remove_pip_option()"): "the CondaDependencies API",
@@ -121,8 +121,9 @@ SDK_ONLY = {
     ("envs.py", "build_hash"): "an internal spec",
     ("wheelhouse.py", "ca_bundle"): "an internal setting",
     ("wheelhouse.py", "python_deps"): "no CLI flag: the default is used",
-    ("deploy.py", "Model(ws, name)"): "the CLI resolves NAME:VERSION itself",
-    ("deploy.py", "deploy_configuration(port=8890)"): "the CLI builds the config",
+    ("deployment.py", "Model(ws, name)"): "the CLI resolves NAME:VERSION itself",
+    ("deployment.py", "deploy_configuration(port=8890)"): "the CLI builds the config",
+    ("services.py", "Webservice.deploy_from_image"): "the CLI always gives an image finder",
 }
 
 #: What Python advice looks like: a call, a keyword argument, ``ws``, a snake_case parameter.
@@ -193,9 +194,17 @@ def _raised(call) -> DockyardError:  # type: ignore[no-untyped-def]
     return caught.value
 
 
-def test_reload_of_a_container_service_names_service_update() -> None:
-    stub = types.SimpleNamespace(name="boxed", compute_type="ACI")
-    text = _cli_text(_raised(lambda: Webservice.reload(stub)), "service", "reload", service="boxed")
+def test_reload_of_a_container_service_names_service_update(tmp_path: Path) -> None:
+    from dockyard import Workspace
+    from dockyard.ops import records
+
+    ws = Workspace.create("cli-format", path=str(tmp_path / "ws"), exist_ok=True)
+    config = {"target": "docker", "cpu_cores": 0.1, "memory_gb": 0.5}
+    records.save(ws, records.ServiceRecord(
+        name="boxed", target="docker", state="Healthy", error=None, spec={"config": config},
+        runtime={"service_dir": str(tmp_path / "boxed")}, model_ids=[], restart_count=0))  # fmt: skip
+    service = Webservice(ws, "boxed")
+    text = _cli_text(_raised(service.reload), "service", "reload", service="boxed")
     assert "`dockyard service reload` works for local services only" in text
     assert "`dockyard service update boxed --ic inferenceconfig.json`" in text
     assert "service.update(" not in text and "inference_config=" not in text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.builders.layout import lay_out
+from dockyard.builders.app_root import lay_out
 from dockyard.builders.specs import ModelFileSpec, ModelSpec
 from dockyard.errors import IntegrityError, UserError
 

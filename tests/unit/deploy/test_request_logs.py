@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dockyard.webservice.base import _server_message, request_lines
+from dockyard.webservice.scoring_client import server_message as _server_message
+from dockyard.webservice.service_logs import request_lines
 
 LOG = """\
 2026-01-01 12:00:00 [dockyard] Healthy: ready in 0.21s (generation 1)

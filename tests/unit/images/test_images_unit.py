@@ -142,14 +142,38 @@ def test_server_command_port_and_traceback_helpers() -> None:
 
 
 def test_model_deploy_refuses_a_taken_container_name(ws: Workspace) -> None:
-    from dockyard.webservice import records
+    from dockyard.ops import records
 
     records.save(ws, records.ServiceRecord(
         name="taken", target="docker", state="Healthy", error=None, spec={}, runtime={},
         model_ids=[], restart_count=0))  # fmt: skip
     from dockyard.errors import ConflictError
-    from dockyard.webservice.container import _check_name_free
+    from dockyard.ops import services
+    from dockyard.ops.specs import ServicePlan
 
+    settings = AciWebservice.deploy_configuration().to_settings()
     with pytest.raises(ConflictError, match="overwrite=True"):
-        _check_name_free(ws, "taken", AciWebservice.deploy_configuration(), overwrite=False)
+        services.deploy(ws, "taken", ServicePlan(model_ids=(), inference={}), settings)
     assert os.environ.get("DOCKER_HOST") is None or True
+
+
+def test_public_settings_calls_set_and_read_the_registry_and_base_image(ws: Workspace) -> None:
+    assert Image.get_container_registry(ws) is None
+    configured = Image.set_container_registry(ws, "127.0.0.1:5000/team/", "bot", "s3cret")
+    assert configured is not None and configured.address == "127.0.0.1:5000/team"
+    assert Image.get_container_registry(ws) == configured and configured.username == "bot"
+    assert "s3cret" not in (ws.path / "settings.json").read_text()
+    assert Image.set_container_registry(ws, None) is None
+    assert Image.get_container_registry(ws) is None
+    assert "container-registry-password" not in {
+        item["name"] for item in ws.get_default_keyvault().list_secrets()
+    }
+    with pytest.raises(ValidationError, match="no scheme"):
+        Image.set_container_registry(ws, "https://registry.example.com")
+
+    assert Image.default_base_image(ws) is None
+    assert Image.DOCKYARD_BASE_IMAGE == "dockyard/python:3.11-bookworm"
+    Image.set_default_base_image(ws, "corp/python:3.11")
+    assert Image.default_base_image(ws) == "corp/python:3.11"
+    Image.set_default_base_image(ws, None)
+    assert Image.default_base_image(ws) is None

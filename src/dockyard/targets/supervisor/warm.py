@@ -1,10 +1,10 @@
-"""The supervisor's side of the warm parent (``dockyard.server.zygote``): start one per service
-and environment, ask it for servers, and watch those servers as if they were ``Popen`` objects.
+"""The client of the warm parent (``dockyard.server.zygote``): start one per service and
+environment, ask it for servers, and watch those servers as if they were ``Popen`` objects.
 
 A reload (or an update in the same environment, or a restart after a crash) then skips the
 seconds the user's packages take to import. Set ``DOCKYARD_FAST_RELOAD=0`` in the service's
 environment variables to turn it off (it keeps one more process, with those packages imported,
-per service).
+per service). When to keep one and when to fork from it is ``spawn.py``'s choice.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from typing import IO, Any
 from dockyard.server import contract
 from dockyard.targets.base import DeploymentSpec
 
+#: ``0`` in the service's variables: no warm parent, every start is cold.
+FAST_RELOAD_ENV = "DOCKYARD_FAST_RELOAD"
+
 # Variables that differ between versions of the same environment (per app root).
 _PER_VERSION = {
     contract.MODEL_DIR_ENV,
@@ -38,7 +41,8 @@ def warm_key(spec: DeploymentSpec) -> tuple[Any, ...]:
 
 
 def enabled(spec: DeploymentSpec) -> bool:
-    return spec.env.get("DOCKYARD_FAST_RELOAD", "1") != "0"
+    """Is the warm parent on for this version (``DOCKYARD_FAST_RELOAD`` is not ``0``)?"""
+    return spec.env.get(FAST_RELOAD_ENV, "1") != "0"
 
 
 class Zygote:

@@ -1,25 +1,19 @@
-"""Service keys: generated once, kept in the workspace's secrets, handed to the server in a file.
+"""Service keys: generated once and kept in the workspace's secrets (the key vault).
 
-The server reads ``keys.json`` (mode 0600, in the service's folder) and re-reads it when it
-changes, so ``regen_key`` takes effect without a restart; keys never appear in command lines,
-environment variables, logs or ``docker inspect``. ``update()`` keeps a service's keys.
+The target hands them to the server (``Target.write_keys``); the server re-reads its keys file
+when it changes, so a regenerated key takes effect without a restart. ``update()`` keeps a
+service's keys.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import secrets
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.errors import ValidationError
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
-
-KEYS_FILE = "keys.json"
 
 
 def _secret_names(service: str) -> tuple[str, str]:
@@ -54,8 +48,9 @@ def get(ws: Workspace, service: str) -> tuple[str, str]:
 
 
 def regenerate(
-    ws: Workspace, service: str, which: str, value: str | None, keys_file: Path | None
+    ws: Workspace, service: str, which: str, value: str | None = None
 ) -> tuple[str, str]:
+    """A new "Primary" or "Secondary" key (``value``, else a random one); returns both keys."""
     kind = str(which).strip().lower()
     if kind not in {"primary", "secondary"}:
         raise ValidationError(
@@ -67,21 +62,7 @@ def regenerate(
         primary = new
     else:
         secondary = new
-    ensure(ws, service, primary, secondary)
-    if keys_file is not None and keys_file.parent.exists():
-        write_file(keys_file, primary, secondary)
-    return primary, secondary
-
-
-def write_file(path: Path, primary: str, secondary: str) -> None:
-    """Write the keys file the server reads: owner-only, replaced atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"primaryKey": primary, "secondaryKey": secondary}, handle)
-    os.replace(tmp, path)
+    return ensure(ws, service, primary, secondary)
 
 
 def forget(ws: Workspace, service: str) -> None:

@@ -1,0 +1,137 @@
+"""Preparing what a target runs: a virtual environment and an app root on this machine, or an
+image (found or built by the plan's own function), and the server's settings.
+
+This is where a :class:`~dockyard.ops.specs.ServicePlan` becomes a
+:class:`~dockyard.targets.base.ServiceSpec`; each step names itself (``environment``, ``layout``,
+``image``) in its progress lines and in the :class:`~dockyard.errors.DeploymentError` it raises.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from dockyard.builders.app_root import lay_out
+from dockyard.errors import DeploymentError, DockyardError, StepError, ValidationError
+from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSettings
+from dockyard.server import contract
+from dockyard.store import layout
+from dockyard.targets.base import ServiceSpec
+
+
+def environments_cache(workspace_path: Path) -> Path:
+    """Where built virtual environments are kept (``DOCKYARD_ENV_CACHE`` overrides)."""
+    return layout.environments_cache(workspace_path)
+
+
+def server_argv(plan: ServicePlan, workspace_path: Path, progress: Progress) -> list[str]:
+    """The argv that starts the server: dockyard's own interpreter when the plan has no
+    environment (the fastest path), else a cached virtual environment keyed by its build hash."""
+    if plan.environment is None:
+        progress("environment: none given; using dockyard's own Python")
+        return [sys.executable, "-m", "dockyard.server"]
+    from dockyard.builders.envs import ensure_environment  # uv and the resolver: only when needed
+
+    resolved = ensure_environment(
+        plan.environment, environments_cache(workspace_path), progress=progress
+    )
+    versions = ", ".join(f"{k}=={v}" for k, v in sorted(resolved.packages.items()))
+    progress(f"environment: Python {resolved.python_version} at {resolved.python}; {versions}")
+    return resolved.server_command()
+
+
+def server_env(settings: ServiceSettings, name: str) -> dict[str, str]:
+    """The settings the scoring server reads from its environment."""
+    return {contract.SERVICE_NAME_ENV: name, **settings.server_env}
+
+
+def local_release(
+    name: str,
+    plan: ServicePlan,
+    settings: ServiceSettings,
+    service_dir: Path,
+    workspace_path: Path,
+    progress: Progress,
+) -> ServiceSpec:
+    """Environment and app-root layout: everything before a local target starts anything."""
+    if plan.entry_script is None:
+        raise ValidationError(
+            "An InferenceConfig is needed to deploy: it names the entry script (score.py)",
+            hint="InferenceConfig(entry_script='score.py', environment=myenv)",
+        )
+    try:
+        argv = server_argv(plan, workspace_path, progress)
+    except StepError as exc:
+        raise DeploymentError(
+            f"Service {name!r}: creating the Python environment failed: {exc.message}",
+            step="environment",
+            log_tail=exc.log_tail,
+            hint=exc.hint,
+        ) from exc
+    folder = service_dir / f"app-{time.time_ns():x}"
+    try:
+        app_root, report = lay_out(folder, plan.models, plan.entry_script, plan.source_directory)
+    except DockyardError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DeploymentError(
+            f"Service {name!r}: laying out the app root failed: {exc.message}",
+            step="layout",
+            hint=exc.hint,
+        ) from exc
+    progress(
+        f"layout: app root {app_root.path} ({report.linked} model file(s) linked, "
+        f"{report.copied} copied)"
+    )
+    env = {**plan.environment_variables, **server_env(settings, name), **app_root.environment()}
+    return _spec(name, settings, service_dir, env, app_root=app_root.path, argv=tuple(argv))
+
+
+def image_release(
+    name: str, image: ImageRelease, settings: ServiceSettings, service_dir: Path
+) -> ServiceSpec:
+    """An image target's spec: the image and the server's settings."""
+    return _spec(
+        name,
+        settings,
+        service_dir,
+        server_env(settings, name),
+        image=image.reference,
+        labels={"dockyard.image": image.image_id},
+    )
+
+
+def _spec(
+    name: str,
+    settings: ServiceSettings,
+    service_dir: Path,
+    env: dict[str, str],
+    *,
+    app_root: Path | None = None,
+    argv: tuple[str, ...] = (),
+    image: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        service_dir=service_dir,
+        env=env,
+        port=settings.port,
+        worker_count=settings.worker_count,
+        startup_timeout_seconds=settings.startup_timeout_seconds,
+        auth_enabled=settings.auth_enabled,
+        app_root=app_root,
+        server_argv=argv,
+        image=image,
+        cpu_cores=settings.cpu_cores,
+        memory_gb=settings.memory_gb,
+        labels=dict(labels or {}),
+    )
+
+
+def prune_app_roots(service_dir: Path, keep: set[Path]) -> None:
+    """Remove app roots no running version uses."""
+    for path in service_dir.glob("app-*"):
+        if path not in keep:
+            shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,258 @@
+"""From the user's objects to the deploy flow: ``Model.deploy``, ``Webservice.deploy_from_image``
+and the plans that ``update()`` and ``reload()`` roll out.
+
+Registered models, an ``InferenceConfig`` and a deployment configuration become the plain
+:class:`~dockyard.ops.specs.ServicePlan` and :class:`~dockyard.ops.specs.ServiceSettings`, and ONE
+call of :mod:`dockyard.ops.services` does the rest, for every target. When the target runs images,
+the plan carries the function that finds the image built from the same content or builds it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import DeploymentError, DockyardError, ValidationError
+from dockyard.ops import services
+from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSettings
+from dockyard.webservice.config import DeploymentConfig, LocalDeploymentConfig
+
+if TYPE_CHECKING:
+    from dockyard.assets.image import Image
+    from dockyard.webservice.base import Webservice
+    from dockyard.workspace import Workspace
+
+
+def deploy(
+    ws: Workspace,
+    name: str,
+    models: list[Any],
+    inference_config: Any = None,
+    deployment_config: DeploymentConfig | None = None,
+    overwrite: bool = False,
+) -> Webservice:
+    """``Model.deploy``: run ``models`` with ``inference_config`` as service ``name``."""
+    from dockyard.webservice.base import Webservice
+
+    settings = settings_of(deployment_config or LocalDeploymentConfig())
+    models = list(models or [])
+    plan = plan_of(ws, name, models, inference_config, services.needs_image(ws, settings))
+    try:
+        services.deploy(ws, name, plan, settings, overwrite=overwrite)
+    except DeploymentError as exc:
+        if exc.step in ("environment", "layout"):
+            # the exception also says how to deploy again (run() and start() say it from the record)
+            exc.hint = _then_deploy_again(exc.hint, name, list(plan.model_ids))
+            exc.args = (str(exc),)
+        raise
+    return Webservice(ws, name)
+
+
+def deploy_from_image(
+    ws: Workspace,
+    name: str,
+    image: Image,
+    deployment_config: DeploymentConfig | None = None,
+    overwrite: bool = False,
+) -> Webservice:
+    """``Webservice.deploy_from_image``: run a built image as service ``name``."""
+    from dockyard.webservice.base import Webservice
+    from dockyard.webservice.config import ContainerDeploymentConfig
+
+    settings = settings_of(deployment_config or ContainerDeploymentConfig())
+    if not services.needs_image(ws, settings):
+        raise ValidationError(
+            "deploy_from_image runs images in Docker: use AciWebservice.deploy_configuration(...) "
+            "or LocalWebservice.deploy_configuration(docker=True)",
+            hint="for a local process service, use Model.deploy with an InferenceConfig",
+        )
+    image._require_succeeded("deploy")
+    inference = dict(image._record.spec.get("inference") or {})
+    plan = ServicePlan(
+        model_ids=tuple(image.model_ids),
+        inference=inference,
+        image=lambda progress: image_release(image),
+    )
+    services.deploy(ws, name, plan, settings, overwrite=overwrite)
+    return Webservice(ws, name)
+
+
+def update_plan(
+    service: Webservice,
+    settings: ServiceSettings,
+    models: list[Any] | None,
+    inference_config: Any,
+    image: Image | None,
+) -> ServicePlan:
+    """What ``service.update(...)`` rolls out: a given image, the same image again (settings
+    only), or new models / a new InferenceConfig (the recorded ones where not given)."""
+    if image is not None:
+        return ServicePlan(
+            model_ids=tuple(image.model_ids),
+            inference=dict(image._record.spec.get("inference") or {}),
+            image=lambda progress: image_release(image),
+        )
+    if models is None and inference_config is None and service.image_id:
+        from dockyard.assets.image import Image
+
+        current = Image(service.workspace, id=service.image_id)
+        return ServicePlan(
+            model_ids=tuple(service.models),
+            inference=dict(service._record.spec.get("inference") or {}),
+            image=lambda progress: image_release(current),
+        )
+    chosen = service.models if models is None else list(models)
+    return plan_of(
+        service.workspace, service.name, chosen,
+        inference_config or service._inference_config("update"),
+        services.needs_image(service.workspace, settings),
+    )  # fmt: skip
+
+
+def reload_plan(service: Webservice, settings: ServiceSettings) -> ServicePlan:
+    """What ``service.reload()`` rolls out: the recorded InferenceConfig, read again from disk."""
+    if not settings.reloadable:
+        return ServicePlan(model_ids=(), inference={})  # the flow refuses it, saying why
+    return plan_of(
+        service.workspace, service.name, service.models, service._inference_config("reload"),
+        services.needs_image(service.workspace, settings),
+    )  # fmt: skip
+
+
+def settings_of(config: Any) -> ServiceSettings:
+    if not isinstance(config, DeploymentConfig):
+        raise ValidationError(
+            f"deployment_config must come from a deploy_configuration() call, not {type(config).__name__}",
+            hint="LocalWebservice.deploy_configuration(port=8890)",
+        )
+    return config.to_settings()
+
+
+def plan_of(
+    ws: Workspace, name: str, models: list[Any], inference_config: Any, with_image: bool
+) -> ServicePlan:
+    """The plain plan of ``models`` + ``inference_config``; with an image finder when the
+    target runs images (the image is found or built once the service is recorded)."""
+    from dockyard.assets.model import model_specs
+
+    if inference_config is None:
+        raise ValidationError(
+            "An InferenceConfig is needed to deploy: it names the entry script (score.py)",
+            hint="InferenceConfig(entry_script='score.py', environment=myenv)",
+        )
+    model_ids = tuple(model_id(m) for m in models)
+    inference = dict(inference_config.serialize()) if hasattr(inference_config, "serialize") else {}
+    if with_image:
+        return ServicePlan(
+            model_ids=model_ids,
+            inference=inference,
+            image=lambda progress: image_release(
+                ensure_image(ws, name, models, inference_config, progress)
+            ),
+        )
+    environment = getattr(inference_config, "environment", None)
+    source = getattr(inference_config, "source_directory", None)
+    return ServicePlan(
+        model_ids=model_ids,
+        inference=inference,
+        models=tuple(model_specs(ws, models)),
+        entry_script=Path(inference_config.entry_script),
+        source_directory=Path(source) if source else None,
+        environment=environment.to_spec() if environment is not None else None,
+        environment_variables={
+            str(k): str(v)
+            for k, v in (getattr(environment, "environment_variables", None) or {}).items()
+        },
+    )
+
+
+def model_id(model: Any) -> str:
+    """``"name:version"`` of a registered model (a Model object or an id)."""
+    if isinstance(model, str):
+        name, _, version = model.partition(":")
+        if not version.isdigit():
+            raise ValidationError(f"Model id {model!r} is not of the form 'name:version'")
+        return model
+    model_name, model_version = getattr(model, "name", None), getattr(model, "version", None)
+    if model_name is None or model_version is None:
+        raise ValidationError(
+            f"{model!r} is not a registered model",
+            hint="pass Model objects from Model.register or Model(ws, name)",
+        )
+    return f"{model_name}:{int(model_version)}"
+
+
+# --- images ---------------------------------------------------------------------------------------
+def ensure_image(
+    ws: Workspace, name: str, models: list[Any], inference_config: Any, progress: Progress
+) -> Image:
+    """An image of this content: the newest Succeeded one built from it, else a new build."""
+    from dockyard.assets import _image_build, _image_repo
+    from dockyard.assets.image import Image, start_build
+
+    key = _image_build.content_hash(ws, inference_config, models)
+    found = _image_repo.find_by_content(ws, key)
+    if found is not None and _engine_has(found.location):
+        progress(f"image: reusing {found.name}:{found.version} (same content)")
+        return Image._from_record(ws, found)
+    progress("image: building (the full log is kept in the workspace)")
+    image = start_build(ws, name, models, None, inference_config=inference_config, content_hash=key)
+    image.wait_for_creation()
+    progress(f"image: built {image.id} at {image.image_location}")
+    return image
+
+
+def image_release(image: Image) -> ImageRelease:
+    """``image`` as the flow runs it: pulled from the registry when the engine lacks it."""
+    reference = image.image_location
+    if not _engine_has_locally(reference):
+        image.pull()
+    return ImageRelease(
+        reference=reference,
+        image_id=image.id,
+        location=image.image_location,
+        model_ids=tuple(image.model_ids),
+        inference=dict(image._record.spec.get("inference") or {}),
+    )
+
+
+def _engine_has_locally(reference: str | None) -> bool:
+    from dockyard.targets.docker_engine import connect
+
+    if not reference:
+        return False
+    try:
+        connect().images.get(reference)
+    except DockyardError:
+        raise
+    except Exception:  # noqa: BLE001 - not there
+        return False
+    return True
+
+
+def _engine_has(reference: str | None) -> bool:
+    """Can a service run ``reference`` (the engine has it, or a registry it can pull from)?"""
+    if not reference:
+        return False
+    if _engine_has_locally(reference):
+        return True
+    return "/" in reference.split(":")[0] and not reference.startswith("dockyard-ws-")
+
+
+# --- hints ----------------------------------------------------------------------------------------
+def redeploy_call(name: str, model_ids: list[str]) -> str:
+    """The ``Model.deploy`` call that deploys service ``name`` again with its models (the user
+    passes the fixed ``inference_config`` and the ``deployment_config`` they deployed with)."""
+    models = ", ".join(
+        f"Model(ws, {n!r}, version={v})" for n, _, v in (m.partition(":") for m in model_ids)
+    )
+    return (
+        f"Model.deploy(ws, {name!r}, [{models}], inference_config, deployment_config, "
+        "overwrite=True)"
+    )
+
+
+def _then_deploy_again(hint: str | None, name: str, model_ids: list[str]) -> str:
+    """``hint`` (what to fix) followed by the call that deploys the fixed service."""
+    again = "then deploy again with the fixed inference_config: " + redeploy_call(name, model_ids)
+    return f"{hint.rstrip('. ')}; {again}" if hint else again
