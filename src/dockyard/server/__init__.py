@@ -4,8 +4,8 @@ Behaviour-compatible with Microsoft's azureml-inference-server-http (``azmlinfsr
 routes, status codes, bodies, headers, input modes and environment variables, on a raw ASGI app
 served by uvicorn. Entry points:
 
-* ``python -m dockyard.server --entry-script score.py`` / ``dockyard serve ...``
-  (:func:`dockyard.server.entry.main`);
+* ``python -m dockyard.server --entry-script score.py`` / ``dockyard serve ...`` /
+  :func:`dockyard.server.main` (all three run :func:`dockyard.server.entry.main`);
 * :func:`dockyard.server.app.create_app` for embedding the ASGI app in another host.
 
 The modules, by job:
@@ -37,7 +37,7 @@ never dockyard's SDK (SQLAlchemy, Docker, Ray, typer, rich, pydantic).
 def main(argv: list[str] | None = None) -> int:
     """Run the scoring server with ``argv`` (the flags of ``dockyard serve --help``; default:
     ``sys.argv[1:]``) until it stops; returns the exit code (``python -m dockyard.server``)."""
-    from dockyard.server.__main__ import main as run
+    from dockyard.server.entry import main as run  # here: ``import dockyard.server`` stays light
 
     return run(argv)
 
