@@ -1,4 +1,4 @@
-"""The scoring server as a raw ASGI application (no framework in the hot path).
+"""The scoring server as a raw ASGI application: a router of small routes over one shared responder.
 
 Routes (azmlinfsrv's, plus readiness):
 
@@ -18,12 +18,16 @@ Embedding (the cluster target runs this inside Ray Serve replicas)::
     # ... hand ``app`` to any ASGI server
 
 Without an explicit ``load()``, the ASGI lifespan ``startup`` event loads the script. Standalone
-(``python -m dockyard.server``), :mod:`dockyard.server.serve` runs the event loop in a thread and
+(``python -m dockyard.server``), :mod:`dockyard.server.worker` runs the event loop in a thread and
 run() calls on the main thread (see :mod:`dockyard.server.executor`).
 
-This module has start-up, dispatch and the small routes; ``/score`` (the hot path) is in
-:mod:`dockyard.server.score_route`, and the state and answer helpers every route shares are in
-:mod:`dockyard.server.replies`.
+How a request is answered, file by file: :class:`ScoringApp` (here) holds a
+:class:`~dockyard.server.routing.Router` and, while init() runs, holds the requests that must
+wait for it; the route for the path answers through the app's one
+:class:`~dockyard.server.responder.Responder` (state, settings, executor, gate, auth, CORS,
+request ids, send and log helpers): :mod:`dockyard.server.score_route` (``/score``, the hot path),
+:mod:`dockyard.server.probe_routes` (``/``, ``/health/*``), :mod:`dockyard.server.swagger_route`
+and :class:`~dockyard.server.routing.NotFoundRoute`.
 """
 
 from __future__ import annotations
@@ -32,16 +36,18 @@ import asyncio
 import logging
 import os
 import threading
-import time
 from typing import Any
 
-from dockyard.server import wire
+from dockyard.server import contract
 from dockyard.server.executor import Executor
 from dockyard.server.logs import SINK, log_directory
-from dockyard.server.replies import FAILED, READY, STARTING
+from dockyard.server.probe_routes import HealthRoute, RootRoute
+from dockyard.server.responder import FAILED, READY, STARTING, Responder
+from dockyard.server.routing import NotFoundRoute, Route, Router
 from dockyard.server.score_route import ScoreRoute
 from dockyard.server.settings import Settings
-from dockyard.server.swagger import Swagger, SwaggerError
+from dockyard.server.swagger import Swagger
+from dockyard.server.swagger_route import SwaggerRoute
 from dockyard.server.user_script import (
     ScriptLoadError,
     call_init,
@@ -50,17 +56,25 @@ from dockyard.server.user_script import (
 )
 
 logger = logging.getLogger("dockyard.server")
-_perf = time.perf_counter
-_HTML_ALLOW = (b"allow", b"GET, HEAD, OPTIONS")
 
 
-class ScoringApp(ScoreRoute):
+class ScoringApp:
     """The ASGI application serving one score.py (see the module docstring)."""
 
     def __init__(self, settings: Settings, executor: Executor | None = None) -> None:
-        super().__init__(settings, executor)
-        self._routes = {"/score": self._score, "/": self._root, "/swagger.json": self._swagger}
-        self._load_lock: asyncio.Lock | None = None
+        self.settings = settings
+        self.responder = r = Responder(settings, executor)
+        self.executor = r.executor
+        routes: dict[str, Route] = {
+            contract.SCORE_PATH: ScoreRoute(r),
+            "/": RootRoute(r),
+            contract.SWAGGER_PATH: SwaggerRoute(r),
+            contract.LIVENESS_PATH: HealthRoute(r, contract.LIVENESS_PATH),
+            contract.READINESS_PATH: HealthRoute(r, contract.READINESS_PATH),
+        }
+        self.router = Router(routes, fallback=NotFoundRoute(r))
+        self._route_for_path = routes.get  # the hot path's one lookup
+        self._loop_attached = False
         # Requests that arrived during init() and wait for it: (their loop, a future to resolve).
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._waiters_lock = threading.Lock()
@@ -78,7 +92,7 @@ class ScoringApp(ScoreRoute):
             script = load_script(s.entry_script, s.app_root)
             call_init(script)
             try:
-                self.swagger = Swagger(
+                swagger = Swagger(
                     s.app_root, script.run, s.service_name, s.service_version, s.service_path_prefix
                 )
             except Exception as exc:
@@ -86,22 +100,23 @@ class ScoringApp(ScoreRoute):
                     "swagger", f"Building /swagger.json failed: {exc}", f"{exc}\n"
                 ) from None
         except ScriptLoadError as exc:
-            self.failure = exc
+            self.responder.failure = exc
             self._finish_loading(FAILED)
             raise
-        self.script = script
+        self.responder.swagger = swagger
+        self.responder.script = script
         self._finish_loading(READY)
         logger.info(f"Scoring timeout is set to {s.scoring_timeout_ms}")
         logger.info(f"Worker with pid {os.getpid()} ready for serving traffic")
 
     @property
     def ready(self) -> bool:
-        return self.state == READY
+        return self.responder.state == READY
 
     def _finish_loading(self, state: int) -> None:
         """Set the final start-up state and release the requests that waited for it."""
         with self._waiters_lock:
-            self.state = state
+            self.responder.state = state
             waiters, self._waiters = self._waiters, []
         for loop, future in waiters:
             if not loop.is_closed():
@@ -121,7 +136,7 @@ class ScoringApp(ScoreRoute):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._waiters_lock:
-            if self.state != STARTING:
+            if self.responder.state != STARTING:
                 return
             self._waiters.append((loop, future))
         try:
@@ -137,17 +152,12 @@ class ScoringApp(ScoreRoute):
             if not self._loop_attached:
                 SINK.attach_loop(asyncio.get_running_loop())
                 self._loop_attached = True
-            handler = self._routes.get(scope["path"])
-            if handler is None and scope["path"].startswith("//"):
-                # azmlinfsrv (gunicorn) collapses leading slashes: //score is /score
-                scope = dict(scope, path="/" + scope["path"].lstrip("/"))
-                handler = self._routes.get(scope["path"])
-            if self.state == STARTING and scope["path"] not in _OPEN_DURING_INIT:
+            route = self._route_for_path(scope["path"])
+            if route is None:  # leading slashes, or no such route (404)
+                scope, route = self.router.resolve(scope)
+            if self.responder.state == STARTING and not route.open_during_init:
                 await self._until_loaded()
-            if handler is not None:
-                await handler(scope, receive, send)
-            else:
-                await self._other(scope, send)
+            await route(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -155,7 +165,7 @@ class ScoringApp(ScoreRoute):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.state == STARTING:
+                if self.responder.state == STARTING:
                     try:
                         await asyncio.to_thread(self.load)
                     except ScriptLoadError as exc:
@@ -172,98 +182,10 @@ class ScoringApp(ScoreRoute):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    # ----- helpers -----
-    async def _other(self, scope: dict[str, Any], send: Any) -> None:
-        start = _perf()
-        path, method = scope["path"], scope["method"]
-        if path in ("/health/ready", "/health/live") and method in ("GET", "HEAD"):
-            ok = path == "/health/live" or self.state == READY
-            if ok:
-                body = b"Ready" if path == "/health/ready" else b"Healthy"
-            elif self.state == FAILED and self.failure is not None:
-                body = f"Not ready: {self.failure.summary}".encode()
-            else:
-                body = b"Not ready: init() has not finished"
-            await self._send(
-                send,
-                200 if ok else 503,
-                [(b"content-type", b"text/plain; charset=utf-8"), wire.content_length(body)],
-                body,
-            )
-            return
-        if path in ("/health/ready", "/health/live"):
-            body = wire.METHOD_NOT_ALLOWED_BODY
-            await self._generic(scope, send, 405, body, start, (b"allow", b"GET, HEAD"))
-        else:
-            await self._generic(scope, send, 404, wire.NOT_FOUND_BODY, start)
-
-    # ----- routes -----
-    async def _root(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        start = _perf()
-        method = scope["method"]
-        if method not in ("GET", "HEAD", "OPTIONS"):
-            body = wire.METHOD_NOT_ALLOWED_BODY
-            await self._generic(scope, send, 405, body, start, _HTML_ALLOW)
-            return
-        pre = await self._preamble(scope, send, start)
-        if pre is None:
-            return
-        tail = self._tail(scope, *pre)
-        if method == "OPTIONS":
-            await self._send(
-                send, 200, [wire.CT_HTML, _HTML_ALLOW, *tail, (b"content-length", b"0")], b""
-            )
-        else:
-            await self._send(
-                send, 200, [wire.CT_HTML, (b"content-length", b"7"), *tail], b"Healthy"
-            )
-
-    async def _swagger(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        start = _perf()
-        method = scope["method"]
-        if method not in ("GET", "HEAD", "OPTIONS"):
-            body = wire.METHOD_NOT_ALLOWED_BODY
-            await self._generic(scope, send, 405, body, start, _HTML_ALLOW)
-            return
-        pre = await self._preamble(scope, send, start)
-        if pre is None:
-            return
-        found, ids = pre
-        tail = self._tail(scope, found, ids)
-        if method == "OPTIONS":
-            await self._send(
-                send, 200, [wire.CT_HTML, _HTML_ALLOW, *tail, (b"content-length", b"0")], b""
-            )
-            return
-        retry: tuple[tuple[bytes, bytes], ...] = ()
-        if self.swagger is None:
-            status, body, retry = 503, self._not_ready_body(), ((b"retry-after", b"1"),)
-        else:
-            from dockyard.server.inputs import parse_query_pairs
-
-            version = next(
-                (v for k, v in parse_query_pairs(scope["query_string"]) if k == "version"), "2"
-            )
-            try:
-                status, body = 200, self.swagger.get(version)
-            except SwaggerError as exc:
-                status, body = 404, wire.message_body(exc.message)
-        await self._send(
-            send,
-            status,
-            [wire.CT_JSON, wire.content_length(body), wire.RFF_FALSE, *retry, *tail],
-            body,
-        )
-        self._log(scope, status, start, len(body), ids[0])
-
 
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-#: Paths answered at once while init() runs (liveness and readiness); the rest wait for it.
-_OPEN_DURING_INIT = frozenset({"/", "/health/live", "/health/ready"})
 
 
 def create_app(settings: Settings, executor: Executor | None = None) -> ScoringApp:

@@ -23,7 +23,7 @@ from dockyard.server.datastructures import (
     parse_multipart,
     parse_options_header,
 )
-from dockyard.server.inputs import parse_query_pairs
+from dockyard.server.run_input import parse_query_pairs
 
 FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 

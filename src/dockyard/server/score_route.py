@@ -1,7 +1,12 @@
-"""The ``/score`` route: request ids, auth, the body, run()'s arguments, a slot, run(), the answer.
+"""The ``/score`` route: request ids, admission, the body, run()'s arguments, a slot, run(), the answer.
 
-This is the hot path, measured against a bare ASGI app (``benchmarks/server/``): it does its work
-in one coroutine with no per-request indirection beyond what each step needs. Reading the body
+:meth:`ScoreRoute.__call__` reads as those steps, in order. Each step that refuses the request
+raises :class:`EarlyAnswer` (401, 503, 405, 413, 400/415, 500) and the route sends it with the
+request's headers, so the happy path carries no status checks between the steps.
+
+This is the hot path, measured against a bare ASGI app (``benchmarks/server/``): the steps that
+wait (the body, a slot, run() on a runner thread) are awaited in the one coroutine, the others
+are plain calls; no per-request object is built beyond what a step needs. Reading the body
 enforces the size limit (413, chunked bodies too, never holding more than the limit plus one
 chunk); :meth:`ScoreRoute._send_response_object` sends an ``AMLResponse`` returned by run().
 """
@@ -15,99 +20,187 @@ from typing import Any
 
 from dockyard.server import wire
 from dockyard.server.executor import RunFailed, RunTimeout
-from dockyard.server.inputs import InputError, plain_get_input, plain_post_input
 from dockyard.server.limits import Overloaded
-from dockyard.server.replies import Responder
 from dockyard.server.request import AMLRequest, title_headers
-from dockyard.server.responses import dump_output, is_response, response_parts
+from dockyard.server.responder import Header, Responder
+from dockyard.server.run_input import InputError, plain_get_input, plain_post_input
+from dockyard.server.run_output import dump_output, is_response, response_parts
+from dockyard.server.user_script import UserScript
+from dockyard.server.wire import (
+    AC_REQUEST_METHOD,
+    AUTHORIZATION,
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    ORIGIN,
+    ScannedHeaders,
+    resolve_ids,
+    scan_headers,
+)
 
 logger = logging.getLogger("dockyard.server")
 _perf = time.perf_counter
+_METHODS = frozenset({"POST", "GET", "OPTIONS", "HEAD"})
 
 
-class _TooLarge(Exception):
-    pass
+class EarlyAnswer(Exception):
+    """The answer to a request that does not get run()'s: status, body and extra headers."""
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        *extra: Header,
+        failed: bool = False,
+        content_type: Header = wire.CT_JSON,
+    ) -> None:
+        super().__init__(status)
+        self.status, self.body, self.extra = status, body, extra
+        self.failed, self.content_type = failed, content_type
 
 
 class _Disconnected(Exception):
-    pass
+    """The client went away while sending the body: nothing to answer."""
 
 
-class ScoreRoute(Responder):
-    """``GET|POST|OPTIONS|HEAD /score`` (a base of :class:`dockyard.server.app.ScoringApp`)."""
+class ScoreRoute:
+    """``GET|POST|OPTIONS|HEAD /score``: run() for one request."""
 
-    async def _score(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    open_during_init = False
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        # Fixed for the app's life: read once here, not per request.
+        self.auth, self.executor, self.gate = responder.auth, responder.executor, responder.gate
+        self.limit = responder.settings.max_request_body_bytes
+        self.debug = responder.settings.debug
+        self.max_wait_ms = responder.settings.max_request_wait_time_ms
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = _perf()
+        r = self.responder
         method = scope["method"]
-        if method not in ("POST", "GET", "OPTIONS", "HEAD"):
-            body = wire.METHOD_NOT_ALLOWED_BODY
-            await self._generic(scope, send, 405, body, start, self._score_allow())
+        if method not in _METHODS:
+            await r.send_error(scope, send, 405, wire.METHOD_NOT_ALLOWED_BODY, start, self._allow())
             return
-        found = wire.scan_headers(scope["headers"])
-        rid, legacy, client, error = wire.resolve_ids(found, self.ids)
+        # 1. The headers the server reads, and the request ids (431 when one is too long).
+        headers = scan_headers(scope["headers"])
+        rid, legacy, client, error = resolve_ids(headers, r.ids)
         if error is not None:
-            await self._reject_ids(scope, send, start, found, rid, error)
+            await r.reject_ids(scope, send, start, headers, rid, error)
             return
-        ids = (rid, legacy, client)
-        script = self.script
+        tail = r.after_request_headers(scope, headers, (rid, legacy, client))
+        rid_text = rid.decode("latin-1")
+        try:
+            # 2. May it call run()? (the key, the script loaded, the method)
+            script = self._admit(method, headers)
+            # 3. The body (413 past the limit).
+            body = b""
+            if method == "POST" or script.mode == "raw":
+                body = await self._read_body(receive, headers[CONTENT_LENGTH])
+            # 4. run()'s arguments (400/415 for input run() cannot take).
+            args, kwargs = self._arguments(script, scope, method, body, headers, rid_text)
+            # 5. A slot (503 when none frees in time), then run() (500 when it fails).
+            executor, gate = self.executor, self.gate
+            if executor.inline:
+                while executor.over_budget():  # wait a loop turn (holding no slot): others go first
+                    await asyncio.sleep(0)
+            if not gate.try_acquire():
+                await self._wait_for_slot()
+            keep_slot = False
+            try:
+                if executor.inline:
+                    result, elapsed_ms = executor.call_inline(script.run, args, kwargs, rid_text)
+                else:
+                    result, elapsed_ms = await executor.call_threaded(
+                        script.run, args, kwargs, rid_text, gate.release
+                    )
+            except (RunTimeout, RunFailed) as exc:
+                keep_slot = isinstance(exc, RunTimeout) and exc.slot_kept
+                await self._send_early(
+                    scope, send, self._run_failed(exc, rid_text), tail, start, rid
+                )
+                return
+            finally:
+                if not keep_slot:
+                    gate.release()
+            gate.record(elapsed_ms / 1000)
+            # 6. The answer: a response object as given, any other value as JSON.
+            exec_ms = (b"x-ms-run-fn-exec-ms", b"%.3f" % elapsed_ms)
+            if is_response(result):
+                await self._send_response_object(scope, send, result, exec_ms, tail, start, rid)
+                return
+            out = self._serialise(result, rid_text)
+        except EarlyAnswer as answer:
+            await self._send_early(scope, send, answer, tail, start, rid)
+            return
+        except _Disconnected:
+            return
+        await r.send_response(
+            send, 200, [wire.CT_JSON, wire.content_length(out), wire.RFF_FALSE, exec_ms, *tail], out
+        )
+        r.log_access(scope, 200, start, len(out), rid)
+
+    # ----- the steps -----
+    def _admit(self, method: str, headers: ScannedHeaders) -> UserScript:
+        """The loaded script, if this request may call its run(); else raises EarlyAnswer."""
+        script = self.responder.script
         raw_mode = script is not None and script.mode == "raw"
-        tail = self._tail(scope, found, ids)
-
-        def reply(
-            status: int, body: bytes, *extra: tuple[bytes, bytes], failed: bool = False
-        ) -> Any:
-            self._log(scope, status, start, len(body), rid)
-            rff = wire.RFF_TRUE if failed else wire.RFF_FALSE
-            return self._send(
-                send, status, [wire.CT_JSON, wire.content_length(body), rff, *extra, *tail], body
-            )
-
         if self.auth is not None:
             preflight = method == "OPTIONS" and (
-                not raw_mode or (found[7] is not None and found[8] is not None)
+                not raw_mode
+                or (headers[ORIGIN] is not None and headers[AC_REQUEST_METHOD] is not None)
             )
-            if not preflight and not self.auth.check(found[6]):
-                await reply(401, wire.UNAUTHORIZED_BODY, (b"www-authenticate", b"Bearer"))
-                return
+            if not preflight and not self.auth.check(headers[AUTHORIZATION]):
+                raise EarlyAnswer(401, wire.UNAUTHORIZED_BODY, (b"www-authenticate", b"Bearer"))
         if script is None:
-            await reply(503, self._not_ready_body(), (b"retry-after", b"1"))
-            return
+            raise EarlyAnswer(503, self.responder.not_ready_body(), (b"retry-after", b"1"))
         if not raw_mode and method != "GET" and method != "POST":
             if method == "OPTIONS":
-                await self._send(
-                    send, 200, [wire.CT_HTML, (b"content-length", b"0"), wire.RFF_FALSE, *tail], b""
-                )
-                self._log(scope, 200, start, 0, rid)
-            else:
-                await reply(405, wire.SCORE_METHOD_NOT_ALLOWED_BODY, self._score_allow())
-            return
+                raise EarlyAnswer(200, b"", content_type=wire.CT_HTML)
+            raise EarlyAnswer(405, wire.SCORE_METHOD_NOT_ALLOWED_BODY, self._allow())
+        return script
 
-        # ----- the request body -----
-        body = b""
-        if method == "POST" or raw_mode:
-            declared = found[5]
-            try:
-                if declared is not None and declared.isdigit() and int(declared) > self._limit:
-                    raise _TooLarge
-                body = await self._read_body(receive)
-            except _TooLarge:
-                message = wire.message_body(
-                    f"The request body is larger than the limit of {self._limit} bytes "
-                    "(DOCKYARD_MAX_REQUEST_BODY_BYTES); send a smaller body or raise the limit."
-                )
-                await reply(413, message, wire.CONNECTION_CLOSE)
-                return
-            except _Disconnected:
-                return
+    async def _read_body(self, receive: Any, declared: bytes | None) -> bytes:
+        """The whole request body, never holding more than the limit plus one chunk."""
+        limit = self.limit
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise self._too_large()
+        message = await receive()
+        body = message.get("body", b"")
+        if not message.get("more_body", False):
+            if len(body) > limit:
+                raise self._too_large()
+            return body
+        buffer = bytearray(body)
+        while True:
+            if len(buffer) > limit:
+                raise self._too_large()
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            buffer += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        if len(buffer) > limit:
+            raise self._too_large()
+        return bytes(buffer)
 
-        # ----- run() arguments -----
-        run = script.run
+    def _arguments(
+        self,
+        script: UserScript,
+        scope: dict[str, Any],
+        method: str,
+        body: bytes,
+        headers: ScannedHeaders,
+        rid_text: str,
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """run()'s positional and keyword arguments, by the script's input mode."""
         args: tuple[Any, ...] = ()
         kwargs: dict[str, Any] = {}
         try:
             if script.mode == "plain":
                 value: Any = (
-                    plain_post_input(body, found[4])
+                    plain_post_input(body, headers[CONTENT_TYPE])
                     if method == "POST"
                     else plain_get_input(scope["query_string"])
                 )
@@ -118,141 +211,111 @@ class ScoreRoute(Responder):
             elif script.mode == "schema":
                 assert script.schema is not None
                 kwargs = (
-                    script.schema.from_post(body, found[4])
+                    script.schema.from_post(body, headers[CONTENT_TYPE])
                     if method == "POST"
                     else script.schema.from_get(scope["query_string"])
                 )
             else:
-                headers = title_headers(scope["headers"])
+                request = AMLRequest(scope, body, title_headers(scope["headers"]))
                 if script.positional:
-                    args = (AMLRequest(scope, body, headers),)
+                    args = (request,)
                 else:
-                    kwargs[script.param] = AMLRequest(scope, body, headers)
+                    kwargs[script.param] = request
             if script.wants_headers:
                 kwargs["request_headers"] = dict(title_headers(scope["headers"]))
         except InputError as exc:
-            await reply(exc.status, wire.message_body(exc.message))
-            return
+            raise EarlyAnswer(exc.status, wire.message_body(exc.message)) from None
         except Exception:
-            logger.exception(
-                "Encountered Exception while parsing the request (rid=%s)", rid.decode("latin-1")
-            )
-            await reply(500, wire.INTERNAL_ERROR_BODY)
-            return
+            logger.exception("Encountered Exception while parsing the request (rid=%s)", rid_text)
+            raise EarlyAnswer(500, wire.INTERNAL_ERROR_BODY) from None
+        return args, kwargs
 
-        # ----- a slot, then run() -----
-        executor = self.executor
-        rid_text = rid.decode("latin-1")
-        if executor.inline:
-            while (
-                executor.over_budget()
-            ):  # wait a loop turn (not holding a slot) so others get served
-                await asyncio.sleep(0)
+    async def _wait_for_slot(self) -> None:
+        """Queue for a run() slot; past ``max_request_wait_time_ms``, raises EarlyAnswer (503)."""
         gate = self.gate
-        if not gate.try_acquire():
-            try:
-                await gate.acquire()
-            except Overloaded as exc:
-                message = wire.message_body(
-                    f"The service is busy: all {gate.slots} run() slots stayed taken for "
-                    f"{self.settings.max_request_wait_time_ms} ms. Retry after {exc.retry_after} s."
-                )
-                await reply(503, message, (b"retry-after", b"%d" % exc.retry_after))
-                return
-        keep_slot = False
         try:
-            if executor.inline:
-                result, elapsed_ms = executor.call_inline(run, args, kwargs, rid_text)
-            else:
-                result, elapsed_ms = await executor.call_threaded(
-                    run, args, kwargs, rid_text, gate.release
-                )
-        except RunTimeout as exc:
-            keep_slot = exc.slot_kept
-            if keep_slot:
+            await gate.acquire()
+        except Overloaded as exc:
+            message = wire.message_body(
+                f"The service is busy: all {gate.slots} run() slots stayed taken for "
+                f"{self.max_wait_ms} ms. Retry after {exc.retry_after} s."
+            )
+            raise EarlyAnswer(503, message, (b"retry-after", b"%d" % exc.retry_after)) from None
+
+    def _run_failed(self, exc: RunTimeout | RunFailed, rid_text: str) -> EarlyAnswer:
+        """Log a run() that timed out or raised; the 500 to answer with."""
+        if isinstance(exc, RunTimeout):
+            if exc.slot_kept:
                 logger.error(
-                    "Scoring timeout after %d ms (rid=%s): run() could not be interrupted (blocked in native code); "
-                    "its slot stays taken until it returns",
+                    "Scoring timeout after %d ms (rid=%s): run() could not be interrupted "
+                    "(blocked in native code); its slot stays taken until it returns",
                     exc.timeout_ms,
                     rid_text,
                 )
             else:
                 logger.error("Scoring timeout after %d ms (rid=%s)", exc.timeout_ms, rid_text)
-            await reply(
-                500, wire.message_body(f"Scoring timeout after {exc.timeout_ms} ms"), failed=True
+            body = wire.message_body(f"Scoring timeout after {exc.timeout_ms} ms")
+            return EarlyAnswer(500, body, failed=True)
+        logger.error("Encountered Exception (rid=%s): %s", rid_text, exc.traceback_text)
+        if self.debug:
+            body = wire.message_body(
+                wire.RUN_FAILED_MESSAGE,
+                error=f"{type(exc.error).__name__}: {exc.error}",
+                traceback=exc.traceback_text,
             )
-            return
-        except RunFailed as exc:
-            logger.error("Encountered Exception (rid=%s): %s", rid_text, exc.traceback_text)
-            if self._debug:
-                body_out = wire.message_body(
-                    wire.RUN_FAILED_MESSAGE,
-                    error=f"{type(exc.error).__name__}: {exc.error}",
-                    traceback=exc.traceback_text,
-                )
-            else:
-                body_out = wire.RUN_FAILED_BODY
-            await reply(500, body_out, failed=True)
-            return
-        finally:
-            if not keep_slot:
-                gate.release()
-        gate.record(elapsed_ms / 1000)
+        else:
+            body = wire.RUN_FAILED_BODY
+        return EarlyAnswer(500, body, failed=True)
 
-        # ----- the answer -----
-        exec_ms = (b"x-ms-run-fn-exec-ms", b"%.3f" % elapsed_ms)
-        if is_response(result):
-            await self._send_response_object(scope, send, result, exec_ms, tail, start, rid)
-            return
+    @staticmethod
+    def _serialise(result: Any, rid_text: str) -> bytes:
+        """run()'s value as JSON bytes; raises EarlyAnswer (500) when it is not serialisable."""
         try:
-            out = dump_output(result)
+            return dump_output(result)
         except Exception:
             logger.exception(
                 "Encountered Exception: run() returned a value that is not JSON serializable (rid=%s)",
                 rid_text,
             )
-            await reply(500, wire.INTERNAL_ERROR_BODY)
-            return
-        await self._send(
-            send, 200, [wire.CT_JSON, wire.content_length(out), wire.RFF_FALSE, exec_ms, *tail], out
-        )
-        self._log(scope, 200, start, len(out), rid)
+            raise EarlyAnswer(500, wire.INTERNAL_ERROR_BODY) from None
 
-    def _score_allow(self) -> tuple[bytes, bytes]:
+    # ----- answers -----
+    async def _send_early(
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        answer: EarlyAnswer,
+        tail: list[Header],
+        start: float,
+        rid: bytes,
+    ) -> None:
+        r = self.responder
+        r.log_access(scope, answer.status, start, len(answer.body), rid)
+        rff = wire.RFF_TRUE if answer.failed else wire.RFF_FALSE
+        headers = [answer.content_type, wire.content_length(answer.body), rff, *answer.extra]
+        await r.send_response(send, answer.status, [*headers, *tail], answer.body)
+
+    def _allow(self) -> Header:
         """``Allow`` for /score (deliberate difference: azmlinfsrv's 405 has none)."""
-        if self.script is not None and self.script.mode == "raw":
+        script = self.responder.script
+        if script is not None and script.mode == "raw":
             return (b"allow", b"GET, HEAD, OPTIONS, POST")
         return (b"allow", b"GET, OPTIONS, POST")
 
-    async def _read_body(self, receive: Any) -> bytes:
-        """The whole request body, never holding more than the limit plus one chunk."""
-        message = await receive()
-        body = message.get("body", b"")
-        if not message.get("more_body", False):
-            if len(body) > self._limit:
-                raise _TooLarge
-            return body
-        buffer = bytearray(body)
-        while True:
-            if len(buffer) > self._limit:
-                raise _TooLarge
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            buffer += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        if len(buffer) > self._limit:
-            raise _TooLarge
-        return bytes(buffer)
+    def _too_large(self) -> EarlyAnswer:
+        message = wire.message_body(
+            f"The request body is larger than the limit of {self.limit} bytes "
+            "(DOCKYARD_MAX_REQUEST_BODY_BYTES); send a smaller body or raise the limit."
+        )
+        return EarlyAnswer(413, message, wire.CONNECTION_CLOSE)
 
     async def _send_response_object(
         self,
         scope: dict[str, Any],
         send: Any,
         result: Any,
-        exec_ms: tuple[bytes, bytes],
-        tail: list[tuple[bytes, bytes]],
+        exec_ms: Header,
+        tail: list[Header],
         start: float,
         rid: bytes,
     ) -> None:
@@ -279,10 +342,11 @@ class ScoreRoute(Responder):
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
         ]
         wire_headers.append(exec_ms)
-        if self.cors is not None and any(
+        if self.responder.cors is not None and any(
             name == b"access-control-allow-origin" for name, _ in wire_headers
         ):
             tail = [h for h in tail if not h[0].startswith(b"access-control-") and h[0] != b"vary"]
         wire_headers.extend(tail)
-        await self._send(send, status, wire_headers, body)
-        self._log(scope, status, start, len(body), rid)
+        r = self.responder
+        await r.send_response(send, status, wire_headers, body)
+        r.log_access(scope, status, start, len(body), rid)

@@ -4,12 +4,14 @@ Precedence, highest first: command-line flags, environment variables, then the J
 (``AZUREML_CONFIG_FILE``, else ``config.json`` in the app root or next to the entry script), then
 defaults. The names are azmlinfsrv's, so a deployment made for Microsoft's server starts unchanged;
 dockyard's own knobs are ``DOCKYARD_*`` variables. Every problem is a :class:`SettingsError` whose
-message is one line naming the flag or variable and saying what to do; ``__main__`` turns it into
+message is one line naming the flag or variable and saying what to do; :mod:`dockyard.server.entry` turns it into
 exit code 2 (exit code 3 is reserved for import/``init()`` failures).
 
-The flags are declared in :mod:`dockyard.server.flags`; reading one raw value (numbers, booleans,
-config.json) and :class:`SettingsError` are in :mod:`dockyard.server.setting_values`. These
-modules use only the standard library (dataclasses, not pydantic): they run inside every image.
+The flags are declared in :mod:`dockyard.server.command_line`, config.json is found and read by
+:mod:`dockyard.server.config_file`, one raw value becomes a number or a boolean (or a
+:class:`SettingsError`) in :mod:`dockyard.server.conversions`, and what the script finds in
+``os.environ`` is chosen by :mod:`dockyard.server.script_environment`. These modules use only
+the standard library (dataclasses, not pydantic): they run inside every image.
 """
 
 from __future__ import annotations
@@ -19,15 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dockyard.server.flags import build_parser
-from dockyard.server.setting_values import (
-    SettingsError,
-    as_bool,
-    as_float,
-    as_int,
-    find_config_file,
-    read_config_file,
-)
+from dockyard import __version__
+from dockyard.server.command_line import build_parser
+from dockyard.server.config_file import find_config_file, read_config_file
+from dockyard.server.conversions import SettingsError, as_bool, as_float, as_int
+from dockyard.server.script_environment import script_environment
 
 DEFAULT_APP_ROOT_IN_CONTAINER = "/var/azureml-app"
 DEFAULT_PORT = 5001
@@ -330,8 +328,6 @@ def load_settings(
 
     version_enabled = env.get("SERVER_VERSION_LOG_RESPONSE_ENABLED")
     if version_enabled is None or version_enabled.lower() == "true":
-        from dockyard import __version__
-
         server_version_header: str | None = (
             env.get("HTTP_X_MS_SERVER_VERSION") or f"dockyard/{__version__}"
         )
@@ -340,39 +336,16 @@ def load_settings(
 
     cors = args.cors_origins if args.cors_origins is not None else env.get("AML_CORS_ORIGINS")
 
-    # What the script finds in os.environ, by azmlinfsrv's rules: a value given in the
-    # environment is passed on exactly as given (MLOpsPython's score.py takes
-    # AZUREML_MODEL_DIR.split('/')[1] as the model name); a flag's value is exported (the entry
-    # script as its realpath, the model folder verbatim); config.json values are not exported.
-    script_env: dict[str, str] = {}
-    given_root = env.get("AML_APP_ROOT") or ""
-    # The server runs in the app root (azmlinfsrv does not change directory): a relative
-    # AML_APP_ROOT other than "." would name another folder from there, so it is made absolute.
-    same_root = os.path.normpath(os.path.join(app_root, given_root)) == app_root
-    script_env["AML_APP_ROOT"] = (
-        given_root if given_root and same_root and not args.app_root else app_root
+    script_env = script_environment(
+        args,
+        env,
+        app_root=app_root,
+        entry_script=entry_script,
+        workers=workers,
+        scoring_timeout_ms=scoring_timeout_ms,
+        server_version_header=server_version_header,
+        config_path=config_path,
     )
-    if entry_from_flag and entry_script:
-        script_env["AZUREML_ENTRY_SCRIPT"] = entry_script
-    elif env.get("AZUREML_ENTRY_SCRIPT"):
-        script_env["AZUREML_ENTRY_SCRIPT"] = env["AZUREML_ENTRY_SCRIPT"]
-    if args.model_dir:
-        script_env["AZUREML_MODEL_DIR"] = args.model_dir
-    elif env.get("AZUREML_MODEL_DIR"):
-        script_env["AZUREML_MODEL_DIR"] = env["AZUREML_MODEL_DIR"]
-    script_env["WORKER_COUNT"] = (
-        str(workers) if args.workers else env.get("WORKER_COUNT") or str(workers)
-    )
-    if args.scoring_timeout_ms:
-        script_env["SCORING_TIMEOUT_MS"] = str(scoring_timeout_ms)
-    elif env.get("SCORING_TIMEOUT_MS"):
-        script_env["SCORING_TIMEOUT_MS"] = env["SCORING_TIMEOUT_MS"]
-    if server_version_header:
-        script_env["HTTP_X_MS_SERVER_VERSION"] = server_version_header
-    if args.cors_origins is not None:  # azmlinfsrv exports its --access_control_allow_origins
-        script_env["AML_CORS_ORIGINS"] = args.cors_origins
-    if args.config_file and config_path:  # ... and its --config_file, as a real path
-        script_env["AZUREML_CONFIG_FILE"] = os.path.realpath(config_path)
 
     return Settings(
         entry_script=entry_script,
@@ -403,29 +376,16 @@ def load_settings(
         access_log=access_log,
         config_file=config_path,
         config_warnings=tuple(warnings),
-        script_environment=tuple(script_env.items()),
+        script_environment=script_env,
     )
 
 
 def export_environment(settings: Settings, environ: dict[str, str] | None = None) -> None:
     """Publish the settings as the azmlinfsrv environment variables a score.py may read.
 
-    The values are those of :attr:`Settings.script_environment`, azmlinfsrv's rules:
-
-    * ``AML_APP_ROOT``: as given; else the app root (``--app-root``, else the working directory).
-      A relative value other than ``.`` becomes absolute: the script runs in the app root.
-    * ``AZUREML_ENTRY_SCRIPT``: as given (relative to the app root, as Azure ML sets it); with
-      ``--entry-script``, that file's real path (azmlinfsrv's ``os.path.realpath``).
-    * ``AZUREML_MODEL_DIR``: as given, relative or not (Azure ML v1 sets
-      ``azureml-models/<name>/<version>``, or ``azureml-models`` for several models, and starts
-      the server in the app root); ``--model-dir``'s value verbatim.
-    * ``WORKER_COUNT``: as given, else the worker count; ``SCORING_TIMEOUT_MS``: as given or from
-      ``--scoring-timeout-ms`` (a value from config.json or the default is not exported);
-      ``HTTP_X_MS_SERVER_VERSION``: the server-version header, when it is on.
-    * ``AML_CORS_ORIGINS`` and ``AZUREML_CONFIG_FILE`` (a real path) when given as flags.
-
-    Values read from config.json are not exported (azmlinfsrv does not either). The
-    ``azureml.core.model`` shim reads ``AML_APP_ROOT``.
+    The values are those of :attr:`Settings.script_environment`, chosen by azmlinfsrv's rules
+    (see :mod:`dockyard.server.script_environment`). The ``azureml.core.model`` shim reads
+    ``AML_APP_ROOT``.
     """
     env = os.environ if environ is None else environ
     for name, value in settings.script_environment:

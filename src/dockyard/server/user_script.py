@@ -5,7 +5,7 @@ The rules are azmlinfsrv's: the script is imported as module ``entry_module`` fr
 a "driver module" (``driver_module`` attribute with its own ``run``) has its ``run`` called
 directly; ``run`` may not take ``*args``, ``**kwargs`` or positional-only parameters; a
 ``request_headers`` parameter receives the request headers; ``@rawhttp`` and ``@input_schema``
-pick the input mode (see :mod:`dockyard.server.inputs`) and may not be combined.
+pick the input mode (see :mod:`dockyard.server.run_input`) and may not be combined.
 
 Failures raise :class:`ScriptLoadError` carrying the traceback as text (never a live exception):
 the server logs it and exits with code 3, an embedding host shows it.
@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from dockyard.server.compat import SHIM_DIR
-from dockyard.server.inputs import SchemaParameters
+from dockyard.server.run_input import SchemaParameters
 
 logger = logging.getLogger("dockyard.server.user_script")
 

@@ -20,26 +20,46 @@ RFF_FALSE = (b"x-ms-run-function-failed", b"False")
 RFF_TRUE = (b"x-ms-run-function-failed", b"True")
 CONNECTION_CLOSE = (b"connection", b"close")
 
-# request header name -> slot in the tuple :func:`scan_headers` returns
+# Where :func:`scan_headers` puts each request header the server reads: name the slot, e.g.
+# ``headers[CONTENT_TYPE]`` (plain integers: reading a slot costs no more than ``headers[4]``).
+(
+    REQUEST_ID,
+    MS_REQUEST_ID,
+    CLIENT_REQUEST_ID,
+    TRACE_ID,
+    CONTENT_TYPE,
+    CONTENT_LENGTH,
+    AUTHORIZATION,
+    ORIGIN,
+    AC_REQUEST_METHOD,
+    AC_REQUEST_HEADERS,
+    AC_REQUEST_PRIVATE_NETWORK,
+) = range(11)
+
+# request header name -> its slot in the list :func:`scan_headers` returns
 INTEREST = {
-    b"x-request-id": 0,
-    b"x-ms-request-id": 1,
-    b"x-ms-client-request-id": 2,
-    b"traceid": 3,
-    b"content-type": 4,
-    b"content-length": 5,
-    b"authorization": 6,
-    b"origin": 7,
-    b"access-control-request-method": 8,
-    b"access-control-request-headers": 9,
-    b"access-control-request-private-network": 10,
+    b"x-request-id": REQUEST_ID,
+    b"x-ms-request-id": MS_REQUEST_ID,
+    b"x-ms-client-request-id": CLIENT_REQUEST_ID,
+    b"traceid": TRACE_ID,
+    b"content-type": CONTENT_TYPE,
+    b"content-length": CONTENT_LENGTH,
+    b"authorization": AUTHORIZATION,
+    b"origin": ORIGIN,
+    b"access-control-request-method": AC_REQUEST_METHOD,
+    b"access-control-request-headers": AC_REQUEST_HEADERS,
+    b"access-control-request-private-network": AC_REQUEST_PRIVATE_NETWORK,
 }
 NSLOTS = len(INTEREST)
 
 
-def scan_headers(raw: list[tuple[bytes, bytes]]) -> list[bytes | None]:
+#: What :func:`scan_headers` returns: the value of each header of :data:`INTEREST`, or ``None``.
+ScannedHeaders = list[bytes | None]
+
+
+def scan_headers(raw: list[tuple[bytes, bytes]]) -> ScannedHeaders:
     """One pass over the request headers, keeping those the server reads (repeats joined by ",")."""
-    found: list[bytes | None] = [None] * NSLOTS
+    found: ScannedHeaders = [None] * NSLOTS
     get = INTEREST.get
     for name, value in raw:
         slot = get(name)
@@ -90,22 +110,20 @@ class RequestIds:
         return f"{self.prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}".encode()
 
 
-def resolve_ids(
-    found: list[bytes | None], ids: RequestIds
-) -> tuple[bytes, bytes, bytes, bytes | None]:
+def resolve_ids(found: ScannedHeaders, ids: RequestIds) -> tuple[bytes, bytes, bytes, bytes | None]:
     """azmlinfsrv's request-id rules: returns ``(request_id, legacy_id, client_id, error_body)``.
 
     ``request_id`` comes from ``x-request-id`` or is generated; ``x-ms-request-id`` (deprecated)
     doubles as the client id; otherwise the legacy id is the client id or the request id. An id
     over 100 characters gives a 431 body (and, for the first check, no request id at all).
     """
-    rid = found[0]
+    rid = found[REQUEST_ID]
     if rid is None:
         rid = ids.new()
     elif len(rid) > HEADER_LIMIT:
         return b"", b"", b"", RID_TOO_LONG_BODY
-    legacy = found[1] or b""
-    client = found[2] or b""
+    legacy = found[MS_REQUEST_ID] or b""
+    client = found[CLIENT_REQUEST_ID] or b""
     if legacy:
         if not client:
             client = legacy

@@ -15,8 +15,9 @@ JSON object per line:
   spawn; ``{"exit": N, "code": C}`` when a forked server ends (C as ``Popen.returncode``);
 * supervisor -> zygote: ``{"env": {...}, "cwd": "...", "argv": [...]}`` to start one server.
 
-The forked server runs ``dockyard.server.__main__.main(argv)`` exactly as a cold one would, with
-the given environment and working directory.
+The forked server runs the ``main(argv)`` given to :func:`run` (:func:`dockyard.server.entry.main`)
+exactly as a cold one would, with the given environment and working directory. The list of
+modules to preload comes from the running server (:mod:`dockyard.server.module_scan`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import select
 import signal
 import socket
 import sys
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 from dockyard.server import contract
@@ -37,33 +40,14 @@ from dockyard.server import contract
 ZYGOTE_FD_ENV = contract.ZYGOTE_FD_ENV
 PRELOAD_ENV = contract.ZYGOTE_PRELOAD_ENV
 #: The server's own stack, imported in every zygote.
-_SERVER_MODULES = ("dockyard.server.serve", "dockyard.server.app", "uvicorn", "httptools")
-
-
-def third_party_modules(app_root: str) -> list[str]:
-    """Top-level modules this process imported from installed packages (not from the app root),
-    i.e. what a zygote should preload for the next server of the same environment."""
-    roots = [
-        p for p in sys.path if p and ("-packages" in p or "dockyard-runtime" in p or "runtime" in p)
-    ]
-    app_root = os.path.abspath(app_root)
-    names = []
-    for name, module in list(sys.modules.items()):
-        if "." in name or name.startswith("_") or name in {"dockyard", "azureml", "__main__"}:
-            continue
-        path = getattr(module, "__file__", None)
-        if not path or os.path.abspath(path).startswith(app_root):
-            continue
-        if any(os.path.abspath(path).startswith(os.path.abspath(root)) for root in roots):
-            names.append(name)
-    return sorted(names)
+_SERVER_MODULES = ("dockyard.server.worker", "dockyard.server.app", "uvicorn", "httptools")
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _child(sock: socket.socket, request: dict[str, Any]) -> None:
+def _child(sock: socket.socket, request: dict[str, Any], main: Callable[[list[str]], int]) -> None:
     """In the forked child: become a normal server process and never return."""
     code = 1
     try:
@@ -77,14 +61,10 @@ def _child(sock: socket.socket, request: dict[str, Any]) -> None:
         os.chdir(request["cwd"])
         if sys.path and sys.path[0] not in ("", request["cwd"]):
             sys.path[0] = request["cwd"]
-        from dockyard.server.__main__ import main
-
         code = main(list(request["argv"]))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - report anything, then exit
-        import traceback
-
         traceback.print_exc()
     finally:
         with contextlib.suppress(Exception):
@@ -93,8 +73,11 @@ def _child(sock: socket.socket, request: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def run(fd: int) -> int:
-    """The zygote's loop: preload, then fork servers on request until the supervisor goes."""
+def run(fd: int, main: Callable[[list[str]], int]) -> int:
+    """The zygote's loop: preload, then fork servers on request until the supervisor goes.
+
+    Each forked server calls ``main(argv)`` (the server's entry point) and exits with its code.
+    """
     sock = socket.socket(fileno=fd)
     for name in (*_SERVER_MODULES, *filter(None, os.environ.get(PRELOAD_ENV, "").split(","))):
         with contextlib.suppress(Exception):
@@ -113,7 +96,7 @@ def run(fd: int) -> int:
                 request = json.loads(line)
                 pid = os.fork()
                 if pid == 0:
-                    _child(sock, request)
+                    _child(sock, request, main)
                 _send(sock, {"pid": pid})
         while True:
             try:

@@ -9,15 +9,15 @@ import pytest
 
 from dockyard.server import wire
 from dockyard.server.cors import Cors
-from dockyard.server.inputs import (
+from dockyard.server.request import AMLRequest
+from dockyard.server.run_input import (
     BadInput,
     SchemaParameters,
     UnsupportedInput,
     plain_get_input,
     plain_post_input,
 )
-from dockyard.server.request import AMLRequest
-from dockyard.server.responses import AMLResponse, dump_output, response_parts
+from dockyard.server.run_output import AMLResponse, dump_output, response_parts
 
 
 def test_plain_inputs() -> None:

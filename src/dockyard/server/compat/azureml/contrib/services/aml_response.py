@@ -4,6 +4,6 @@ Return ``AMLResponse(message, status_code, response_headers={}, json_str=False)`
 to choose the status, headers and body of the answer.
 """
 
-from dockyard.server.responses import AMLResponse
+from dockyard.server.run_output import AMLResponse
 
 __all__ = ["AMLResponse"]

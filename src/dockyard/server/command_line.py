@@ -1,4 +1,4 @@
-"""The scoring server's command-line flags (``dockyard serve``, ``python -m dockyard.server``).
+"""The scoring server's command line: its flags (``dockyard serve``, ``python -m dockyard.server``).
 
 Each flag has a dockyard spelling and, where azmlinfsrv has one, azmlinfsrv's (``--entry_script``,
 ``--model_dir``, ``--worker_count``, ...). Flags only collect raw text: validation and precedence
