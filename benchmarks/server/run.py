@@ -566,6 +566,14 @@ def verdict(now: dict[str, Any], base: dict[str, Any]) -> str:
     return "same (within spread)"
 
 
+def paired(now: dict[str, Any], base: dict[str, Any]) -> str:
+    """Median and range of the per-round now / base req/s ratios (same round, same load)."""
+    ratios = [n / b for n, b in zip(now["rps_rounds"], base["rps_rounds"], strict=False) if b]
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.3f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def spread(cell: dict[str, Any], name: str, digits: int) -> str:
     low, high = fmt(cell[f"{name}_min"], digits), fmt(cell[f"{name}_max"], digits)
     return f"{low}-{high} ({cell[f'{name}_spread_pct']:.1f}%)"
@@ -598,12 +606,14 @@ def render_comparison(results: dict[str, object]) -> list[str]:
         f"other round). Spread: min-max over the {settings['rounds']} rounds and (max - min) / "
         "median. A cell is **slower** only when now's req/s is below the baseline's by more than "
         "the larger of the two req/s spreads, or now's p99 is above the baseline's by more than "
-        "the larger of the two p99 spreads; **faster** likewise the other way.",
+        "the larger of the two p99 spreads; **faster** likewise the other way. `paired` compares "
+        "the two versions round by round (they ran back to back in each round, under the same "
+        "load): the median of the per-round now / base req/s ratios, with their range.",
         "",
         f"| workload | workers | conns | now req/s | {kind} req/s | now / base req/s | "
         f"now req/s spread | base req/s spread | now p99 ms | base p99 ms | now / base p99 | "
-        f"now p99 spread | base p99 spread | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"now p99 spread | base p99 spread | paired now / base req/s | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     counts: dict[str, int] = {}
     for workload in WORKLOADS:
@@ -620,7 +630,7 @@ def render_comparison(results: dict[str, object]) -> list[str]:
                     if c is None or not c["valid"]
                 ]
                 if bad or now is None or base is None:
-                    row += ["; ".join(bad)] + ["-"] * 10 + ["n/a"]
+                    row += ["; ".join(bad)] + ["-"] * 11 + ["n/a"]
                     counts["n/a"] = counts.get("n/a", 0) + 1
                 else:
                     v = verdict(now, base)
@@ -637,6 +647,7 @@ def render_comparison(results: dict[str, object]) -> list[str]:
                         f"{now['p99_ms'] / base['p99_ms']:.3f}x",
                         spread(now, "p99_ms", 2),
                         spread(base, "p99_ms", 2),
+                        paired(now, base),
                         v,
                     ]
                 lines.append("| " + " | ".join(row) + " |")
