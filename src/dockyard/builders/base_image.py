@@ -11,7 +11,8 @@ registry. :func:`bootstrap_base_image` builds an equivalent image locally instea
    and labels saying what it is.
 
 It is idempotent: when an image of that name exists it is reused (``force=True`` rebuilds it).
-The CLI's ``dockyard base-image bootstrap [--python 3.11]`` calls it.
+``Image.bootstrap_base_image(ws)`` (and the CLI's ``dockyard base-image bootstrap [--python
+3.11]``) calls it; the engine's calls are those of :mod:`dockyard.targets.docker_images`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import ImageBuildError, ValidationError
+from dockyard.targets import docker_images as engine
 
 #: The image name dockyard uses when a spec names no base image.
 DEFAULT_BASE_IMAGE = "dockyard/python:3.11-bookworm"
@@ -89,7 +91,7 @@ def bootstrap_base_image(
     say = log or (lambda _line: None)
     started = time.monotonic()
     with _lock(name):
-        existing = None if force else _find(client, name)
+        existing = None if force else engine.get_image(client, name)
         if existing is not None:
             say(f"Base image {name} exists ({existing.short_id}); reusing it")
             return BaseImage(name, existing.id, python_version, suite, False, 0.0)
@@ -127,15 +129,6 @@ def _suite_for(python_version: str) -> str:
             f"No Debian release is known to ship Python {python_version}",
             hint=f"use one of {known}, or pass suite=... explicitly",
         ) from None
-
-
-def _find(client: Any, name: str) -> Any | None:
-    import docker.errors
-
-    try:
-        return client.images.get(name)
-    except docker.errors.ImageNotFound:
-        return None
 
 
 def _check_tools() -> None:
@@ -193,9 +186,6 @@ def _finish_rootfs(rootfs: Path, suite: str, mirror: str) -> None:
 
 
 def _import(client: Any, rootfs: Path, name: str, python_version: str, suite: str) -> str:
-    from docker.utils import parse_repository_tag
-
-    repository, tag = parse_repository_tag(name)
     changes = [
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "ENV LANG=C.UTF-8",
@@ -209,17 +199,11 @@ def _import(client: Any, rootfs: Path, name: str, python_version: str, suite: st
     )
     assert tar.stdout is not None
     try:
-        out = client.api.import_image_from_stream(
-            tar.stdout, repository=repository, tag=tag or "latest", changes=changes
-        )
-    except Exception as exc:
+        image_id = engine.import_image(client, tar.stdout, name, changes)
+    except ImageBuildError:
         tar.kill()
         tar.wait()
-        raise ImageBuildError(
-            f"docker import of the base image {name} failed: {exc}",
-            step="docker import",
-            hint="check the engine is running (`docker info`) and has disk space",
-        ) from exc
+        raise
     finally:
         tar.stdout.close()
     if tar.wait() != 0:
@@ -229,8 +213,7 @@ def _import(client: Any, rootfs: Path, name: str, python_version: str, suite: st
             log_tail=tar.stderr.read().decode(errors="replace") if tar.stderr else None,
             hint="check there is disk space in the temporary folder",
         )
-    del out
-    return str(client.images.get(name).id)
+    return image_id
 
 
 class _lock:

@@ -1,14 +1,18 @@
-"""Build images on a Docker engine, keep the full build log, name the failing step, push and pull.
+"""Build images on a Docker engine, keep the full build log, name the failing step, push.
 
 :func:`build_image` writes the build context for an :class:`~dockyard.builders.dockerfile.ImageSpec`
-(see :mod:`dockyard.builders.dockerfile`), builds it through the Docker SDK for Python (the engine's
-legacy builder, with ``network_mode="host"`` by default), streams every line to ``on_line`` and to
-``log_path`` (the full log is kept there, success or not), and returns a :class:`BuildResult`.
+(see :mod:`dockyard.builders.dockerfile`), builds it on the engine (the engine's legacy builder,
+with ``network_mode="host"`` by default), streams every line to ``on_line`` and to ``log_path``
+(the full log is kept there, success or not), and returns a :class:`BuildResult`.
 
 A failed build raises :class:`~dockyard.errors.ImageBuildError` whose ``step`` names the failing
 Dockerfile step (``Step 5/17 : RUN python3 -m pip ...``) and whose ``log_tail`` holds the last
-lines of the log. :func:`push_image` and :func:`pull_image` move images to and from any OCI
-registry; credentials go to the engine only and are never logged.
+lines of the log. :func:`push_image` sends an image to any OCI registry and logs the push;
+credentials go to the engine only and are never logged.
+
+The engine's calls (and the translation of Docker's errors) are those of
+:mod:`dockyard.targets.docker_images`; ``client`` comes from
+:func:`dockyard.targets.docker_engine.connect`. This module parses what the engine says.
 """
 
 from __future__ import annotations
@@ -25,12 +29,11 @@ from typing import IO, Any
 
 from dockyard.builders.dockerfile import BuildContext, ImageSpec, write_build_context
 from dockyard.builders.install_errors import diagnose
-from dockyard.errors import DockyardError, ImageBuildError, ImageNotFoundError
+from dockyard.errors import DockyardError, ImageBuildError
+from dockyard.targets import docker_images as engine
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _TAIL_LINES = 40
-#: HTTP timeout of one build or push stream: a silent RUN step may take this long.
-BUILD_TIMEOUT = 3600
 
 
 @dataclass(frozen=True)
@@ -117,32 +120,23 @@ def _build(
     network_mode: str | None,
     nocache: bool,
 ) -> BuildResult:
-    import docker.errors
-
     started = time.monotonic()
     say(f"# docker build -t {tag} {context.path}")
     state = _StepTracker()
-    try:
-        stream = client.api.build(
-            path=str(context.path),
-            tag=tag,
-            rm=True,
-            forcerm=True,
-            decode=True,
-            nocache=nocache,
-            network_mode=network_mode,
-            timeout=BUILD_TIMEOUT,
-            use_config_proxy=False,  # proxies would become build arguments of the image
-        )
-        image_id = _follow(stream, state, say)
-    except docker.errors.APIError as exc:
-        say(f"ERROR: {exc}")
-        state.error = str(exc)
-        image_id = None
+    stream = engine.build_stream(
+        client, str(context.path), tag, nocache=nocache, network_mode=network_mode
+    )
+    image_id = _follow(stream, state, say)
     if state.error or not image_id:
         raise _failure(state, log_path)
     seconds = time.monotonic() - started
-    image = client.images.get(image_id)
+    image = engine.get_image(client, image_id)
+    if image is None:
+        raise ImageBuildError(
+            f"The engine built {tag} ({image_id}) but no longer has it",
+            step="docker build",
+            hint=f"build again; see the full build log: {log_path}",
+        )
     say(f"# built {tag} ({image.short_id}) in {seconds:.1f} s, {state.cached}/{state.total} cached")
     return BuildResult(
         image_id=image.id,
@@ -153,7 +147,7 @@ def _build(
         steps=state.total,
         cached_steps=state.cached,
         size=int(image.attrs.get("Size") or 0),
-        base_size=_size_of(client, context.base_image),
+        base_size=engine.image_size(client, context.base_image),
     )
 
 
@@ -255,19 +249,13 @@ def push_image(
     ``auth_config`` (``username``/``password``) goes to the engine only; without it the engine
     uses ``docker login`` credentials. Raises :class:`ImageBuildError` (step ``push``).
     """
-    from docker.utils import parse_repository_tag
-
-    repository, tag = parse_repository_tag(reference)
     log_file = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
     say = _tee(log_file, on_line)
     digest = ""
     lines: list[str] = []
     try:
         say(f"# docker push {reference}")
-        stream = client.api.push(
-            repository, tag=tag or "latest", stream=True, decode=True, auth_config=auth_config
-        )
-        for item in stream:
+        for item in engine.push_stream(client, reference, auth_config=auth_config):
             if "error" in item or "errorDetail" in item:
                 message = item.get("error") or (item.get("errorDetail") or {}).get("message", "")
                 say(f"ERROR: {message}")
@@ -287,52 +275,15 @@ def push_image(
                 lines.append(line)
                 say(line)
         say(f"# pushed {reference} {digest}")
-    except ImageBuildError:
-        raise
-    except Exception as exc:
-        raise ImageBuildError(
-            f"Pushing {reference} failed: {exc}",
-            step="push",
-            hint="check the registry address and that the engine can reach it",
-        ) from exc
     finally:
         if log_file:
             log_file.close()
     return digest
 
 
-def pull_image(client: Any, reference: str, *, auth_config: dict[str, str] | None = None) -> str:
-    """Pull ``registry/name:tag`` into the engine and return the image id."""
-    import docker.errors
-    from docker.utils import parse_repository_tag
-
-    repository, tag = parse_repository_tag(reference)
-    try:
-        image = client.images.pull(repository, tag=tag or "latest", auth_config=auth_config)
-    except docker.errors.NotFound:
-        raise ImageNotFoundError(
-            f"The registry has no image {reference}",
-            hint="check the name and version (`dockyard image list`), and that it was pushed",
-        ) from None
-    except docker.errors.APIError as exc:
-        raise ImageBuildError(
-            f"Pulling {reference} failed: {exc.explanation or exc}",
-            step="pull",
-            hint="check the registry is reachable and that you are logged in to it",
-        ) from None
-    return str(image.id)
-
-
 def image_reference(name: str, version: int | str, registry: str | None = None) -> str:
     """``<registry>/<name>:<version>``, or ``<name>:<version>`` without a registry."""
     return f"{registry.rstrip('/')}/{name}:{version}" if registry else f"{name}:{version}"
-
-
-def _size_of(client: Any, image: str) -> int:
-    try:
-        return int(client.images.get(image).attrs.get("Size") or 0)
-    except Exception:
-        return 0
 
 
 def _tee(log_file: IO[str] | None, on_line: Callable[[str], None] | None) -> Callable[[str], None]:

@@ -1,7 +1,10 @@
-"""Thin helpers over the Docker SDK for Python: connect, run, stop, read logs, inspect.
+"""The Docker engine's client and its containers, with Docker's errors turned into dockyard's.
 
-These are the engine-level pieces the container target (``targets/docker.py``) and the image
-builder (``build/docker_builder.py``) share. They know nothing about services or the registry:
+This module (with :mod:`dockyard.targets.docker_images` for images) is the only place that talks
+to the Docker SDK for Python and translates its errors; the container target
+(``targets/docker.py``), the image builders (``builders/``) and the image operations
+(``ops/images*.py``) take a client from :func:`connect`. They know nothing about services or the
+registry:
 
 * :func:`connect` honours ``DOCKER_HOST`` (and ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``) and turns
   an unreachable engine into :class:`~dockyard.errors.EngineUnavailableError` that says how to start
@@ -58,7 +61,7 @@ def connect(base_url: str | None = None, *, timeout: int = 120) -> Any:
         client.ping()
     except (docker.errors.DockerException, OSError) as exc:
         raise EngineUnavailableError(
-            f"Cannot reach a Docker engine at {where}: {_short(exc)}",
+            f"Cannot reach a Docker engine at {where}: {short_error(exc)}",
             hint=START_HINT,
         ) from None
     return client
@@ -161,7 +164,7 @@ def run_container(
         ) from None
     except docker.errors.APIError as exc:
         raise DeploymentError(
-            f"The engine refused to start a container from {image}: {_short(exc)}",
+            f"The engine refused to start a container from {image}: {short_error(exc)}",
             step="start container",
             hint="a taken name or port is the usual cause: remove the old container or pick another",
         ) from None
@@ -246,6 +249,7 @@ def _port_from_attrs(attrs: dict[str, Any], container_port: int) -> int | None:
     return int(bindings[0]["HostPort"])
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of an engine error (the SDK repeats the request in the rest)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

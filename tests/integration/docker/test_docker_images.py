@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.builders.docker_builder import build_image, image_reference, pull_image, push_image
+from dockyard.builders.docker_builder import build_image, image_reference, push_image
 from dockyard.builders.dockerfile import APP_ROOT, ImageSpec
 from dockyard.builders.specs import EnvironmentSpec, ModelFileSpec, ModelSpec
 from dockyard.builders.wheelhouse import RESOLVE_STEP, host_ca_bundle
@@ -27,6 +27,7 @@ from dockyard.targets.docker_engine import (
     run_container,
     stop_container,
 )
+from dockyard.targets.docker_images import pull_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

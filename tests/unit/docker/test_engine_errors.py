@@ -85,3 +85,114 @@ def test_names() -> None:
     assert default_base_image_name("3.11") == "dockyard/python:3.11-bookworm"
     with pytest.raises(ValidationError, match="3.11"):
         default_base_image_name("3.7")
+
+
+# --- Docker's errors are translated in targets/ only ----------------------------------------------
+SRC = Path(__file__).resolve().parents[3] / "src" / "dockyard"
+
+
+def test_only_the_targets_import_the_docker_sdk() -> None:
+    import ast
+
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.relative_to(SRC).parts[0] == "targets":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            found += [
+                f"{path.relative_to(SRC)}:{node.lineno}"
+                for n in names
+                if n.split(".")[0] == "docker"
+            ]
+    assert not found, "the Docker SDK imported outside targets/:\n" + "\n".join(found)
+
+
+class _Images:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get(self, reference: str) -> object:
+        raise self.error
+
+    def pull(self, repository: str, tag: str, auth_config: object = None) -> object:
+        raise self.error
+
+    def remove(self, reference: str) -> None:
+        raise self.error
+
+
+class _Api:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def build(self, **kwargs: object) -> object:
+        yield {"stream": "Step 1/2 : FROM base\n"}
+        raise self.error
+
+    def push(self, repository: str, **kwargs: object) -> object:
+        raise self.error
+
+
+class _Client:
+    """A client whose every call fails with ``error``, as the engine would."""
+
+    def __init__(self, error: Exception) -> None:
+        self.images = _Images(error)
+        self.api = _Api(error)
+
+
+def _api_error(status: int, text: str) -> Exception:
+    import docker.errors
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(text, response=response, explanation=text)
+
+
+def test_image_lookups_say_missing_or_unreachable() -> None:
+    import docker.errors
+
+    from dockyard.targets import docker_images as engine
+
+    assert engine.get_image(_Client(docker.errors.ImageNotFound("no such image")), "x:1") is None
+    assert engine.get_image(_Client(_api_error(400, "invalid reference format")), "X") is None
+    broken = _Client(_api_error(500, "the engine broke"))
+    with pytest.raises(EngineUnavailableError, match="looking up image x:1: .*the engine broke"):
+        engine.get_image(broken, "x:1")
+    assert engine.has_image(broken, "x:1") is False
+    assert engine.image_labels(broken, "x:1") == {} and engine.image_size(broken, "x:1") == 0
+    assert engine.remove_image(_Client(_api_error(409, "image is in use")), "x:1") is False
+
+
+def test_pull_and_push_failures_name_the_image_and_the_step() -> None:
+    import docker.errors
+
+    from dockyard.errors import ImageNotFoundError
+    from dockyard.targets import docker_images as engine
+
+    with pytest.raises(ImageNotFoundError, match="registry has no image 127.0.0.1:5000/a:1"):
+        engine.pull_image(_Client(docker.errors.NotFound("manifest unknown")), "127.0.0.1:5000/a:1")
+    with pytest.raises(ImageBuildError) as pulled:
+        engine.pull_image(_Client(_api_error(500, "connection refused")), "127.0.0.1:5000/a:1")
+    assert pulled.value.step == "pull" and "logged in" in str(pulled.value)
+    with pytest.raises(ImageBuildError) as pushed:
+        list(engine.push_stream(_Client(ConnectionError("refused")), "127.0.0.1:9/a:1"))
+    assert pushed.value.step == "push" and "127.0.0.1:9/a:1" in str(pushed.value)
+
+
+def test_a_build_the_engine_refuses_reads_like_a_failed_step(tmp_path: Path) -> None:
+    from dockyard.targets import docker_images as engine
+
+    refused = _Client(_api_error(500, "Cannot locate specified Dockerfile: Dockerfile"))
+    state = _StepTracker()
+    stream = engine.build_stream(refused, str(tmp_path), "x:1")
+    assert _follow(stream, state, lambda _line: None) is None
+    error = _failure(state, tmp_path / "build.log")
+    assert error.step == "Step 1/2 : FROM base"
+    assert "Cannot locate specified Dockerfile" in str(error)
