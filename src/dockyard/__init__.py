@@ -39,7 +39,7 @@ _EXPORTS: dict[str, str] = {
     # images
     "ContainerImage": ".assets.image",
     "Image": ".assets.image",
-    "ImageCreationError": ".assets.image",
+    "ImageCreationError": ".errors",
     # web services and their deployment configurations
     "AciWebservice": ".webservice.container",
     "ContainerWebservice": ".webservice.container",

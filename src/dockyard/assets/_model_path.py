@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,14 @@ def _in_layout(models_dir: Path, name: str, version: int | None, tried: list[Pat
     return str(entries[0])
 
 
-def resolve(name: str, version: int | None, workspace: Workspace | None) -> str:
+def resolve(
+    name: str,
+    version: int | None,
+    workspace: Workspace | None,
+    registered_path: Callable[[Workspace, str, int | None], str],
+) -> str:
+    """The path of model ``name``: in the deployment's layout, else ``registered_path(ws, name,
+    version)`` (``Model``'s own lookup, handed in so that this module needs no ``Model``)."""
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise ValidationError(f"get_model_path: version must be an int, got {version!r}.")
     tried: list[Path] = []
@@ -100,9 +108,4 @@ def resolve(name: str, version: int | None, workspace: Workspace | None) -> str:
         from dockyard.workspace import Workspace
 
         workspace = Workspace.from_config(config)
-    from dockyard.assets.model import Model
-
-    model = Model(workspace, name, version=version)
-    path = model.local_path()
-    log.debug("get_model_path: %s:%s is at %s", model.name, model.version, path)
-    return path
+    return registered_path(workspace, name, version)

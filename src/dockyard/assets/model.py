@@ -2,9 +2,9 @@
 
 The API is Azure ML v1's ``azureml.core.Model``. Files go into the workspace's blob store first
 (streamed, deduplicated), then one short transaction records the new version, so a registration
-that dies half-way leaves no visible model. SQL lives in ``store/model_repo.py``; file handling
-in ``store/model_files.py``. Deployment (``Model.deploy``/``Model.package``) is attached by the
-web service layer.
+that dies half-way leaves no visible model. SQL lives in ``store/models.py``; file handling in
+``store/model_files.py``. ``Model.deploy`` hands over to ``Webservice.deploy_from_model`` (the web
+service layer) and ``Model.package`` to the image operations; neither is imported until used.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.assets._model_path import resolve
 from dockyard.assets._model_rules import (
     MODEL_NAME_RE,
     check_mapping,
@@ -250,9 +251,7 @@ class Model:
         ``_workspace`` (else the workspace of the nearest config file) and lays the files out
         read-only under the workspace.
         """
-        from dockyard.assets._model_path import resolve
-
-        return resolve(model_name, version, _workspace)
+        return resolve(model_name, version, _workspace, _registered_path)
 
     # --- deployment ----------------------------------------------------------------------------
     def to_spec(self) -> ModelSpec:
@@ -286,9 +285,9 @@ class Model:
         With no ``deployment_config`` (or ``LocalWebservice.deploy_configuration()``) the service
         runs on this machine without Docker. Follow it with ``service.wait_for_deployment()``.
         """
-        from dockyard.webservice.deployment import deploy
+        from dockyard.webservice.base import Webservice  # the web service layer, when deploying
 
-        return deploy(
+        return Webservice.deploy_from_model(
             workspace, name, models, inference_config, deployment_config, overwrite=overwrite
         )
 
@@ -305,7 +304,7 @@ class Model:
         deploying it (``generate_dockerfile=True``: only write the Dockerfile and its context, for
         users who build in their own CI). Returns an object with ``wait_for_creation()``,
         ``location``, ``pull()`` and ``save(dir)``."""
-        from dockyard.assets.image import package
+        from dockyard.assets._image_package import package  # builders and the engine, when used
 
         return package(
             workspace,
@@ -379,6 +378,14 @@ class Model:
         return hash(self.id)
 
 
+def _registered_path(workspace: Workspace, name: str, version: int | None) -> str:
+    """Where a registered model's files are laid out read-only on this machine."""
+    model = Model(workspace, name, version=version)
+    path = model.local_path()
+    log.debug("get_model_path: %s:%s is at %s", model.name, model.version, path)
+    return path
+
+
 def _find(
     ws: Workspace, name: str | None, model_id: str | None, tags: Any, properties: Any,
     version: int | None, framework: str | None,
@@ -410,23 +417,6 @@ def _find(
             hint="List models with `dockyard model list` or Model.list(ws).",
         )
     return row
-
-
-def model_specs(workspace: Workspace, models: Iterable[Any]) -> builtins.list[ModelSpec]:
-    """Specs of ``models`` (Model objects or ``"name:version"`` ids), for layouts and images."""
-    specs = []
-    for item in models:
-        if isinstance(item, str):
-            model = Model(workspace, id=item)
-        elif isinstance(item, Model):
-            model = item if item.workspace is not None else Model(workspace, id=item.id)
-        else:
-            raise ValidationError(
-                f"{item!r} is not a registered model",
-                hint="pass Model objects from Model.register or Model(ws, name), or 'name:version' ids",
-            )
-        specs.append(model.to_spec())
-    return specs
 
 
 class ModelsView(Mapping[str, Model]):

@@ -412,7 +412,8 @@ class Webservice:
         """Run a built ``Image`` as a service (the seed's split pipeline, step 3)."""
         from dockyard.webservice.deployment import deploy_from_image
 
-        return deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
+        deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
+        return Webservice(workspace, name)
 
     @staticmethod
     def deploy_from_model(
@@ -427,9 +428,8 @@ class Webservice:
     ) -> Webservice:
         from dockyard.webservice.deployment import deploy
 
-        return deploy(
-            workspace, name, models, inference_config, deployment_config, overwrite=overwrite
-        )
+        deploy(workspace, name, models, inference_config, deployment_config, overwrite=overwrite)
+        return Webservice(workspace, name)
 
 
 def _tags_match(have: dict[str, Any], wanted: Any) -> bool:

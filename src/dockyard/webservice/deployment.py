@@ -4,7 +4,10 @@ and the plans that ``update()`` and ``reload()`` roll out.
 Registered models, an ``InferenceConfig`` and a deployment configuration become the plain
 :class:`~dockyard.ops.specs.ServicePlan` and :class:`~dockyard.ops.specs.ServiceSettings`, and ONE
 call of :mod:`dockyard.ops.services` does the rest, for every target. When the target runs images,
-the plan carries the function that finds the image built from the same content or builds it.
+the plan carries the function that finds the image built from the same content or builds it
+(:func:`dockyard.ops.images.find_or_build`, from the plain plan of
+:func:`dockyard.assets.image_config.image_plan`). The functions here return plain records; the
+user objects (``Model.deploy``, ``Webservice.deploy_from_*``) hand back the ``Webservice``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import DeploymentError, DockyardError, ValidationError
-from dockyard.ops import services
-from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSettings
-from dockyard.webservice.config import DeploymentConfig, LocalDeploymentConfig
+from dockyard.assets.image_config import image_plan
+from dockyard.errors import DeploymentError, ValidationError
+from dockyard.ops import images, services
+from dockyard.ops import models as model_specs
+from dockyard.ops.records import ServiceRecord
+from dockyard.ops.specs import Progress, ServicePlan, ServiceSettings
+from dockyard.webservice.config import (
+    ContainerDeploymentConfig,
+    DeploymentConfig,
+    LocalDeploymentConfig,
+)
 
 if TYPE_CHECKING:
     from dockyard.assets.image import Image
+    from dockyard.ops.images import ImageRecord
     from dockyard.webservice.base import Webservice
     from dockyard.workspace import Workspace
 
@@ -30,22 +41,19 @@ def deploy(
     inference_config: Any = None,
     deployment_config: DeploymentConfig | None = None,
     overwrite: bool = False,
-) -> Webservice:
+) -> ServiceRecord:
     """``Model.deploy``: run ``models`` with ``inference_config`` as service ``name``."""
-    from dockyard.webservice.base import Webservice
-
     settings = settings_of(deployment_config or LocalDeploymentConfig())
     models = list(models or [])
     plan = plan_of(ws, name, models, inference_config, services.needs_image(ws, settings))
     try:
-        services.deploy(ws, name, plan, settings, overwrite=overwrite)
+        return services.deploy(ws, name, plan, settings, overwrite=overwrite)
     except DeploymentError as exc:
         if exc.step in ("environment", "layout"):
             # the exception also says how to deploy again (run() and start() say it from the record)
             exc.hint = _then_deploy_again(exc.hint, name, list(plan.model_ids))
             exc.args = (str(exc),)
         raise
-    return Webservice(ws, name)
 
 
 def deploy_from_image(
@@ -54,11 +62,8 @@ def deploy_from_image(
     image: Image,
     deployment_config: DeploymentConfig | None = None,
     overwrite: bool = False,
-) -> Webservice:
+) -> ServiceRecord:
     """``Webservice.deploy_from_image``: run a built image as service ``name``."""
-    from dockyard.webservice.base import Webservice
-    from dockyard.webservice.config import ContainerDeploymentConfig
-
     settings = settings_of(deployment_config or ContainerDeploymentConfig())
     if not services.needs_image(ws, settings):
         raise ValidationError(
@@ -66,15 +71,8 @@ def deploy_from_image(
             "or LocalWebservice.deploy_configuration(docker=True)",
             hint="for a local process service, use Model.deploy with an InferenceConfig",
         )
-    image._require_succeeded("deploy")
-    inference = dict(image._record.spec.get("inference") or {})
-    plan = ServicePlan(
-        model_ids=tuple(image.model_ids),
-        inference=inference,
-        image=lambda progress: image_release(image),
-    )
-    services.deploy(ws, name, plan, settings, overwrite=overwrite)
-    return Webservice(ws, name)
+    plan = image_service_plan(ws, image, "deploy")
+    return services.deploy(ws, name, plan, settings, overwrite=overwrite)
 
 
 def update_plan(
@@ -87,19 +85,14 @@ def update_plan(
     """What ``service.update(...)`` rolls out: a given image, the same image again (settings
     only), or new models / a new InferenceConfig (the recorded ones where not given)."""
     if image is not None:
-        return ServicePlan(
-            model_ids=tuple(image.model_ids),
-            inference=dict(image._record.spec.get("inference") or {}),
-            image=lambda progress: image_release(image),
-        )
+        return image_service_plan(service.workspace, image)
     if models is None and inference_config is None and service.image_id:
-        from dockyard.assets.image import Image
-
-        current = Image(service.workspace, id=service.image_id)
+        name, _, version = service.image_id.rpartition(":")
+        current = images.require(service.workspace, name, int(version))
         return ServicePlan(
             model_ids=tuple(service.models),
             inference=dict(service._record.spec.get("inference") or {}),
-            image=lambda progress: image_release(current),
+            image=lambda progress: images.release(service.workspace, current),
         )
     chosen = service.models if models is None else list(models)
     return plan_of(
@@ -133,8 +126,6 @@ def plan_of(
 ) -> ServicePlan:
     """The plain plan of ``models`` + ``inference_config``; with an image finder when the
     target runs images (the image is found or built once the service is recorded)."""
-    from dockyard.assets.model import model_specs
-
     if inference_config is None:
         raise ValidationError(
             "An InferenceConfig is needed to deploy: it names the entry script (score.py)",
@@ -146,8 +137,8 @@ def plan_of(
         return ServicePlan(
             model_ids=model_ids,
             inference=inference,
-            image=lambda progress: image_release(
-                ensure_image(ws, name, models, inference_config, progress)
+            image=lambda progress: images.release(
+                ws, ensure_image(ws, name, models, inference_config, progress)
             ),
         )
     environment = getattr(inference_config, "environment", None)
@@ -155,7 +146,7 @@ def plan_of(
     return ServicePlan(
         model_ids=model_ids,
         inference=inference,
-        models=tuple(model_specs(ws, models)),
+        models=tuple(model_specs.specs(ws, model_ids)),
         entry_script=Path(inference_config.entry_script),
         source_directory=Path(source) if source else None,
         environment=environment.to_spec() if environment is not None else None,
@@ -185,58 +176,21 @@ def model_id(model: Any) -> str:
 # --- images ---------------------------------------------------------------------------------------
 def ensure_image(
     ws: Workspace, name: str, models: list[Any], inference_config: Any, progress: Progress
-) -> Image:
+) -> ImageRecord:
     """An image of this content: the newest Succeeded one built from it, else a new build."""
-    from dockyard.assets import _image_build, _image_repo
-    from dockyard.assets.image import Image, start_build
-
-    key = _image_build.content_hash(ws, inference_config, models)
-    found = _image_repo.find_by_content(ws, key)
-    if found is not None and _engine_has(found.location):
-        progress(f"image: reusing {found.name}:{found.version} (same content)")
-        return Image._from_record(ws, found)
-    progress("image: building (the full log is kept in the workspace)")
-    image = start_build(ws, name, models, None, inference_config=inference_config, content_hash=key)
-    image.wait_for_creation()
-    progress(f"image: built {image.id} at {image.image_location}")
-    return image
+    return images.find_or_build(ws, name, image_plan(ws, models, inference_config), progress)
 
 
-def image_release(image: Image) -> ImageRelease:
-    """``image`` as the flow runs it: pulled from the registry when the engine lacks it."""
-    reference = image.image_location
-    if not _engine_has_locally(reference):
-        image.pull()
-    return ImageRelease(
-        reference=reference,
-        image_id=image.id,
-        location=image.image_location,
-        model_ids=tuple(image.model_ids),
-        inference=dict(image._record.spec.get("inference") or {}),
+def image_service_plan(ws: Workspace, image: Image, what: str | None = None) -> ServicePlan:
+    """The plan that runs a built ``Image`` (checked to have Succeeded when ``what`` is said)."""
+    record = image._record
+    if what is not None:
+        record = images.require_succeeded(ws, record, what)
+    return ServicePlan(
+        model_ids=tuple(record.model_ids),
+        inference=dict(record.spec.get("inference") or {}),
+        image=lambda progress: images.release(ws, record),
     )
-
-
-def _engine_has_locally(reference: str | None) -> bool:
-    from dockyard.targets.docker_engine import connect
-
-    if not reference:
-        return False
-    try:
-        connect().images.get(reference)
-    except DockyardError:
-        raise
-    except Exception:  # noqa: BLE001 - not there
-        return False
-    return True
-
-
-def _engine_has(reference: str | None) -> bool:
-    """Can a service run ``reference`` (the engine has it, or a registry it can pull from)?"""
-    if not reference:
-        return False
-    if _engine_has_locally(reference):
-        return True
-    return "/" in reference.split(":")[0] and not reference.startswith("dockyard-ws-")
 
 
 # --- hints ----------------------------------------------------------------------------------------

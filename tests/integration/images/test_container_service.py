@@ -16,11 +16,9 @@ import httpx
 import pytest
 
 from dockyard import InferenceConfig, Model, Webservice
-from dockyard.assets import _image_settings
 from dockyard.assets.image import ContainerImage, Image
 from dockyard.errors import DeploymentError
 from dockyard.webservice.container import AciWebservice
-from dockyard.webservice.deployment import deploy_from_image
 
 from .conftest import test_sample
 
@@ -43,7 +41,7 @@ def _server_config(client: Any, service: Any) -> dict[str, Any]:
 def test_push_remove_pull_deploy_score(
     ws: Any, project: Path, made: Any, registry: str, docker_client: Any
 ) -> None:
-    _image_settings.set_registry(ws, f"{registry}/dockyard-tests-{uuid.uuid4().hex[:8]}")
+    Image.set_container_registry(ws, f"{registry}/dockyard-tests-{uuid.uuid4().hex[:8]}")
     image = _image(ws)
     assert image.image_location.startswith(f"{registry}/") and image.image_location.endswith(
         "/testimg:1"
@@ -53,7 +51,7 @@ def test_push_remove_pull_deploy_score(
         docker_client.images.remove(tag)
     made["services"].append("pulled")
     config = AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=0.5)
-    service = deploy_from_image(ws, "pulled", image, config)  # pulls from the registry
+    service = Webservice.deploy_from_image(ws, "pulled", image, config)  # pulls from the registry
     service.wait_for_deployment()
     assert service.run(test_sample) == {"version": 1, "result": [110, 110]}
     host = _server_config(docker_client, service)["HostConfig"]
@@ -107,7 +105,7 @@ def test_keys_stay_out_of_docker_inspect_and_survive_update(
     image = _image(ws)
     made["services"].append("keyed")
     config = AciWebservice.deploy_configuration(auth_enabled=True)
-    service = deploy_from_image(ws, "keyed", image, config)
+    service = Webservice.deploy_from_image(ws, "keyed", image, config)
     service.wait_for_deployment()
     primary, secondary = service.get_keys()
     assert service.run(test_sample)["result"] == [110, 110]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dockyard import InferenceConfig, Model
-from dockyard.assets.image import ContainerImage, Image, ImageCreationError, package
+from dockyard.assets.image import ContainerImage, Image, ImageCreationError
 from dockyard.builders.wheelhouse import RESOLVE_STEP
 from dockyard.errors import WebserviceException
 
@@ -88,13 +88,13 @@ def test_model_package_builds_or_writes_a_dockerfile(
 ) -> None:
     model = Model.register(ws, model_path="model.json", model_name="summer")
     inference = InferenceConfig(entry_script="score.py", conda_file="myenv.yml")
-    built = package(ws, [model], inference, image_name="pkg")
+    built = Model.package(ws, [model], inference, image_name="pkg")
     built.wait_for_creation(show_output=False)
     assert built.location and built.location.endswith("/pkg:1")
     assert built.pull()
     assert "Successfully built" in built.get_logs()
 
-    files = package(ws, [model], inference, generate_dockerfile=True)
+    files = Model.package(ws, [model], inference, generate_dockerfile=True)
     files.wait_for_creation()
     assert files.location is None
     out = files.save(tmp_path / "ctx")

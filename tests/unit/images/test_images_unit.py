@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from dockyard import Model, Workspace
-from dockyard.assets import _image_repo as repo
-from dockyard.assets import _image_settings as settings
 from dockyard.assets.image import ContainerImage, Image, ImageCreationError
 from dockyard.errors import EngineUnavailableError, ValidationError, WebserviceException
+from dockyard.ops import images as repo
+from dockyard.ops.images import settings
+from dockyard.store import images as image_rows
 from dockyard.targets._docker_parts import crash_text, with_port
 from dockyard.webservice.container import AciWebservice
 
@@ -55,14 +56,14 @@ def test_dependencies_are_staged_beside_the_script(ws: Workspace, tmp_path: Path
 @pytest.mark.parametrize("name", ["ab", "MyImg", "-img", "img-", "x" * 33, "my img"])
 def test_image_names_follow_azure_rules(name: str) -> None:
     with pytest.raises(ValidationError):
-        repo.check_image_name(name)
+        repo.check_name(name)
 
 
 def test_versions_are_assigned_atomically(ws: Workspace) -> None:
     got: list[int] = []
 
     def add() -> None:
-        got.append(repo.create_version(ws, "racer").version)
+        got.append(image_rows.add_version(ws.store, "racer").version)
 
     threads = [threading.Thread(target=add) for _ in range(8)]
     for thread in threads:
@@ -76,11 +77,11 @@ def test_versions_are_assigned_atomically(ws: Workspace) -> None:
 
 
 def test_a_build_whose_process_died_is_failed(ws: Workspace) -> None:
-    record = repo.create_version(ws, "orphan", build_log_path=str(ws.path / "x.log"))
+    record = image_rows.add_version(ws.store, "orphan", build_log_path=str(ws.path / "x.log"))
     import socket
 
-    repo.update(ws, record.id, state=repo.RUNNING,
-                spec={"builder": {"pid": 2**22 + 12345, "host": socket.gethostname()}})  # fmt: skip
+    image_rows.update(ws.store, record.id, state=image_rows.RUNNING,
+                      spec={"builder": {"pid": 2**22 + 12345, "host": socket.gethostname()}})  # fmt: skip
     image = Image(ws, "orphan")
     assert image.creation_state == "Failed"
     with pytest.raises(ImageCreationError) as caught:
@@ -92,13 +93,13 @@ def test_a_build_whose_process_died_is_failed(ws: Workspace) -> None:
 def test_registry_settings_keep_the_password_in_the_secrets(ws: Workspace) -> None:
     settings.set_registry(ws, "127.0.0.1:5000/team", "bot", "s3cret")
     assert settings.registry(ws) == settings.RegistrySettings("127.0.0.1:5000/team", "bot")
-    assert "s3cret" not in (ws.path / settings.SETTINGS_FILE).read_text()
+    assert "s3cret" not in (ws.path / "settings.json").read_text()
     assert settings.auth_config(ws, settings.registry(ws)) == {
         "username": "bot",
         "password": "s3cret",
     }
     settings.set_default_base_image(ws, "dockyard/python:3.11-bookworm")
-    data = json.loads((ws.path / settings.SETTINGS_FILE).read_text())
+    data = json.loads((ws.path / "settings.json").read_text())
     assert data["images"]["base_image"] == "dockyard/python:3.11-bookworm"
     settings.set_registry(ws, None)
     assert settings.registry(ws) is None
@@ -177,3 +178,51 @@ def test_public_settings_calls_set_and_read_the_registry_and_base_image(ws: Work
     assert Image.default_base_image(ws) == "corp/python:3.11"
     Image.set_default_base_image(ws, None)
     assert Image.default_base_image(ws) is None
+
+
+def test_a_missing_model_fails_image_create_before_anything_is_recorded(ws: Workspace) -> None:
+    from dockyard.errors import ModelNotFoundError
+
+    config = ContainerImage.image_configuration(entry_script="score.py")
+    with pytest.raises(ModelNotFoundError) as caught:
+        Image.create(ws, "nomodel", ["ghost:3"], config)
+    assert "Model 'ghost:3' not found in workspace 'unit-images'" in str(caught.value)
+    assert "dockyard model list" in str(caught.value)
+    assert repo.get(ws, "nomodel") is None
+
+
+def test_model_specs_come_from_the_store_by_id(ws: Workspace) -> None:
+    from dockyard.errors import ModelNotFoundError
+    from dockyard.ops import models
+
+    model = Model.register(ws, model_path="model.txt", model_name="m1")
+    (spec,) = models.specs(ws, ["m1:1"])
+    assert spec == model.to_spec()
+    assert spec.files[0].blob_path.read_bytes() == b"w"
+    with pytest.raises(ModelNotFoundError, match=r"existing versions: \[1\]"):
+        models.spec(ws, "m1:2")
+    with pytest.raises(ValidationError, match="name:version"):
+        models.spec(ws, "m1")
+
+
+def test_an_image_plan_is_plain_and_its_content_hash_follows_what_goes_in(
+    ws: Workspace, workdir: Path
+) -> None:
+    from dockyard import InferenceConfig
+    from dockyard.assets.image_config import image_plan
+    from dockyard.ops.images.build import base_image, content_hash
+
+    model = Model.register(ws, model_path="model.txt", model_name="m1")
+    inference = InferenceConfig(entry_script="score.py", conda_file="myenv.yml")
+    plan = image_plan(ws, [model], inference)
+    assert plan.model_ids == ("m1:1",) and plan.spec.models[0].name == "m1"
+    assert plan.entry_script_relative == "score.py" and plan.spec.base_image is None
+    key = content_hash(ws, plan)
+    assert content_hash(ws, image_plan(ws, ["m1:1"], inference)) == key  # ids or Model objects
+    assert base_image(ws, plan) is None
+    Image.set_default_base_image(ws, "corp/python:3.11")
+    assert base_image(ws, plan) == "corp/python:3.11"
+    assert content_hash(ws, plan) != key  # another base image is another image
+    Image.set_default_base_image(ws, None)
+    (workdir / "score.py").write_text("def init():\n    pass\ndef run(d):\n    return 2\n")
+    assert content_hash(ws, image_plan(ws, [model], inference)) != key
