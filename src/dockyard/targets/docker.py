@@ -30,11 +30,9 @@ the workspace store.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,13 +42,9 @@ from dockyard.targets._docker_parts import (
     _GIB,
     PORTS,
     can_switch,
-    crash_text,
     free_port,
-    history,
-    http_ready,
     is_port_conflict,
     logs_of,
-    oom_text,
     port_holders,
     port_is_free,
     probe_code,
@@ -59,21 +53,25 @@ from dockyard.targets._docker_parts import (
     with_port,
 )
 from dockyard.targets.base import (
-    CRASH_LOOP,
     FAILED,
     HEALTHY,
     STOPPED,
-    TRANSITIONING,
-    UNHEALTHY,
     OnEvent,
     RolloutResult,
     ServiceSpec,
     TargetStatus,
 )
 from dockyard.targets.docker_engine import connect
+from dockyard.targets.docker_state import (
+    STATE_FILE,
+    ContainerSpec,
+    holder_name,
+    read_state,
+    write_state,
+)
+from dockyard.targets.docker_status import engine_status
 from dockyard.targets.keys_file import KEYS_FILE, write_keys_file
 
-STATE_FILE = "container.json"
 KEYS_DIR = "keys"  # in the service's folder, mounted read-only at KEYS_MOUNT
 KEYS_MOUNT = "/run/dockyard-keys"
 #: uid of the image's app user (dockyard.builders.dockerfile.APP_UID): it must read the keys.
@@ -85,46 +83,6 @@ STOP_GRACE_SECONDS = 10
 #: How many free ports a holder tries when another program takes the chosen one first.
 HOLDER_PORT_ATTEMPTS = 5
 PORT_HINT = "choose another port in deploy_configuration(port=...), or omit it to get a free one"
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """One version of a service in Docker (plain data; the web service layer makes it)."""
-
-    name: str  # the service name
-    service_dir: Path
-    image: str  # an image the engine has
-    scope: str  # short workspace id: container names are dockyard-<scope>-<service>[-<n>]
-    env: dict[str, str] = field(default_factory=dict)
-    host_port: int = 0  # 0: a free port chosen by the engine
-    cpu_cores: float | None = None
-    memory_gb: float | None = None
-    keys_dir: Path | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["service_dir"] = str(self.service_dir)
-        data["keys_dir"] = str(self.keys_dir) if self.keys_dir else None
-        return data
-
-
-def _holder_name(spec: ContainerSpec) -> str:
-    return f"dockyard-{spec.scope}-{spec.name}"
-
-
-def _read(service_dir: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads((service_dir / STATE_FILE).read_text()))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def _write(service_dir: Path, data: dict[str, Any]) -> None:
-    service_dir.mkdir(parents=True, exist_ok=True)
-    tmp = service_dir / f".{STATE_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, service_dir / STATE_FILE)
 
 
 class DockerTarget:
@@ -181,7 +139,7 @@ class DockerTarget:
                 hint=PORT_HINT,
             )
         # Recorded before any container exists, so that delete() finds what a failed start left.
-        _write(spec.service_dir, {"holder": _holder_name(spec), "spec": spec.to_json()})
+        write_state(spec.service_dir, {"holder": holder_name(spec), "spec": spec.to_json()})
         try:
             holder = self._start_holder(spec)
             port = self._published_port(holder)
@@ -202,7 +160,7 @@ class DockerTarget:
                 step="start container",
                 hint="read the engine's reason above; `docker info` shows whether the engine is healthy",
             ) from None
-        _write(
+        write_state(
             spec.service_dir,
             {"holder": holder.name, "server": server.name, "generation": 1,
              "inner_port": PORTS[0], "host_port": port, "spec": spec.to_json()},
@@ -239,7 +197,7 @@ class DockerTarget:
 
     def _switch(self, spec: ContainerSpec, on_event: OnEvent) -> dict[str, Any]:
         say = on_event or (lambda _message: None)
-        state = _read(spec.service_dir)
+        state = read_state(spec.service_dir)
         if not state or not self._running(state.get("holder")):
             self._deploy(spec)
             return {"switch": "deploy"}
@@ -269,7 +227,7 @@ class DockerTarget:
             result = {"switch": "restart", "gap_seconds": round(time.monotonic() - started, 3)}
             server_name, inner = final.name, PORTS[0]
         say(f"switched to {server_name} ({result['switch']})")
-        _write(
+        write_state(
             spec.service_dir,
             {**state, "server": server_name, "generation": generation, "inner_port": inner,
              "spec": spec.to_json()},
@@ -281,7 +239,7 @@ class DockerTarget:
 
     def stop(self, name: str, service_dir: Path) -> None:
         """Stop the server and the holder (the port is free until ``start``)."""
-        state = _read(service_dir)
+        state = read_state(service_dir)
         for key in ("server", "holder"):
             with contextlib.suppress(Exception):
                 self.client.containers.get(state[key]).stop(timeout=STOP_GRACE_SECONDS)
@@ -294,7 +252,7 @@ class DockerTarget:
         new port recorded here."""
         import docker.errors
 
-        state = _read(service_dir)
+        state = read_state(service_dir)
         if not state.get("server"):
             raise DeploymentError(
                 f"Service {name!r} has no containers on this engine ({service_dir / STATE_FILE} is missing)",
@@ -310,7 +268,7 @@ class DockerTarget:
             port = self._published_port(holder)
             if port != state.get("host_port"):
                 state["host_port"] = port
-                _write(service_dir, state)
+                write_state(service_dir, state)
             inner = int(state["inner_port"])
             if inner != PORTS[0] or holder_was_running:
                 redirect(self.client, state["holder"], inner)
@@ -344,7 +302,7 @@ class DockerTarget:
     def _remove_all(self, name: str, service_dir: Path, keep_dir: bool) -> None:
         """Remove every container of the service (found by its labels and its recorded names)
         and its state file (the whole folder unless ``keep_dir``)."""
-        state = _read(service_dir)
+        state = read_state(service_dir)
         names = {state.get("server"), state.get("holder")}
         scope = (state.get("spec") or {}).get("scope") or self.scope
         if scope:
@@ -365,7 +323,7 @@ class DockerTarget:
     def status(self, name: str, service_dir: Path) -> TargetStatus:
         import docker.errors
 
-        state = _read(service_dir)
+        state = read_state(service_dir)
         if not state.get("server"):
             return TargetStatus(state=STOPPED, error=f"service {name!r} has no containers here")
         port = state.get("host_port")
@@ -377,62 +335,12 @@ class DockerTarget:
                 error=f"container {state['server']} of service {name!r} was removed from the "
                 "engine; deploy the service again",
             )  # fmt: skip
-        attrs = server.attrs
-        engine_state = attrs.get("State", {})
-        status, restarts = (
-            engine_state.get("Status", "unknown"),
-            int(attrs.get("RestartCount") or 0),
+        return engine_status(
+            self.client, name, state, server, holder_running=self._running(state.get("holder"))
         )
-        dies, ooms = history(self.client, server.id, attrs.get("Created"))
-        memory = int(attrs.get("HostConfig", {}).get("Memory") or 0)
-        last_exit = dies[-1] if dies else int(engine_state.get("ExitCode") or 0)
-        oom = bool(engine_state.get("OOMKilled")) or (ooms > 0 and last_exit == 137)
-        details = {"container": server.name, "holder": state.get("holder"), "status": status,
-                   "exit_code": last_exit, "oom_kills": ooms, "inner_port": state.get("inner_port")}  # fmt: skip
-        result = TargetStatus(state=TRANSITIONING, restart_count=restarts, port=port,
-                              generation=int(state.get("generation") or 0), details=details)  # fmt: skip
-        if status == "running" and not self._running(state.get("holder")):
-            result.state = UNHEALTHY
-            result.error = f"the holder container {state.get('holder')} (which owns port {port}) is not running; `dockyard service start {name}`"
-        elif status == "running" and port and http_ready("127.0.0.1", int(port)):
-            result.state = HEALTHY
-            if ooms:
-                result.events.append(
-                    {
-                        "state": HEALTHY,
-                        "message": oom_text(server.name, memory, restarted=True),
-                    }
-                )
-        elif oom:
-            result.state = CRASH_LOOP if status in ("restarting", "running") else FAILED
-            result.error = oom_text(server.name, memory) + "\n" + self._tail(server, 15)
-        elif last_exit == INIT_FAILED_EXIT and (restarts or status != "running"):
-            result.state = CRASH_LOOP
-            result.error = (
-                "The scoring script's import or init() failed (exit code 3); the engine restarts "
-                f"it with back-off ({restarts} restart(s) so far).\n"
-                + crash_text(self._logs(server))
-            )
-        elif status in ("exited", "dead") and last_exit not in (0, 143):
-            result.state = FAILED
-            result.error = (
-                f"The scoring server in {server.name} exited with code {last_exit} (a bad "
-                "configuration: not restarted).\n" + crash_text(self._logs(server))
-            )
-            with contextlib.suppress(Exception):
-                server.update(restart_policy={"Name": "no"})
-        elif status in ("exited", "created", "dead", "paused"):
-            result.state = STOPPED
-            result.error = f"container {server.name} is {status}; `dockyard service start {name}`"
-        elif engine_state.get("Health", {}).get("Status") == "unhealthy":
-            result.state = UNHEALTHY
-            result.error = f"container {server.name} runs but does not answer GET /health/ready"
-        if result.error and not result.events:
-            result.events.append({"state": result.state, "message": result.error.splitlines()[0]})
-        return result
 
     def logs(self, name: str, service_dir: Path, num_lines: int = 5000) -> str:
-        state = _read(service_dir)
+        state = read_state(service_dir)
         try:
             server = self.client.containers.get(state["server"])
         except Exception:  # noqa: BLE001 - no container: no log
@@ -467,7 +375,7 @@ class DockerTarget:
             try:
                 return self._run_holder(spec, free_port())
             except docker.errors.APIError as exc:
-                self._remove(_holder_name(spec))
+                self._remove(holder_name(spec))
                 if not is_port_conflict(exc) or attempt == HOLDER_PORT_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
@@ -476,7 +384,7 @@ class DockerTarget:
         return self.client.containers.run(
             spec.image,
             ["python", "-c", "import signal; signal.pause()"],
-            name=_holder_name(spec), detach=True, user="dockyard",
+            name=holder_name(spec), detach=True, user="dockyard",
             ports={f"{PORTS[0]}/tcp": ("127.0.0.1", port)},
             labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "holder"},
             restart_policy={"Name": "unless-stopped"},
