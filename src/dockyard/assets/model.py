@@ -26,7 +26,8 @@ from dockyard.assets._model_rules import (
     matches,
 )
 from dockyard.errors import ModelNotFoundError, UserError, ValidationError
-from dockyard.store import model_files, model_repo
+from dockyard.store import model_files
+from dockyard.store import models as model_store
 
 if TYPE_CHECKING:
     from dockyard.builders.specs import ModelSpec
@@ -63,7 +64,7 @@ class Model:
     ) -> None:
         self.workspace = workspace
         self._row: ModelRow | None = None
-        self._files: list[model_repo.FileEntry] | None = None
+        self._files: list[model_store.FileEntry] | None = None
         self.datasets: dict[str, Any] = {}
         self.run = self.run_id = self.experiment_name = self.created_by = None
         self.sample_input_dataset = self.sample_output_dataset = None
@@ -126,10 +127,10 @@ class Model:
         workspace.blobs.clean_temp()
         refs = workspace.blobs.put_files(src for src, _ in sources)
         entries = [
-            model_repo.FileEntry(rel, sha, size)
+            model_store.FileEntry(rel, sha, size)
             for (_, rel), (sha, size) in zip(sources, refs, strict=True)
         ]
-        row = model_repo.register(
+        row = model_store.add_version(
             workspace.store, name=model_name, root=root, is_folder=is_folder, files=entries,
             tags=tag_values, properties=property_values, description=description,
             framework=model_framework, framework_version=model_framework_version,
@@ -154,7 +155,7 @@ class Model:
     ) -> list[Model]:
         """Models matching every filter, by name then newest version first."""
         tag_filter, prop_filter = filters(tags, "tags"), filters(properties, "properties")
-        rows = model_repo.list_rows(workspace.store, name=name, framework=model_framework)
+        rows = model_store.list_all(workspace.store, name=name, framework=model_framework)
         result, seen = [], set()
         for row in rows:
             if latest and row.name in seen:
@@ -165,10 +166,10 @@ class Model:
         return result
 
     @property
-    def files(self) -> builtins.list[model_repo.FileEntry]:
+    def files(self) -> builtins.list[model_store.FileEntry]:
         """The model's files: POSIX path under the model's parent folder, sha256, size."""
         if self._files is None:
-            self._files = model_repo.files(self._ws.store, self._require_row().id)
+            self._files = model_store.files(self._ws.store, self._require_row().id)
         return self._files
 
     # --- changing ------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ class Model:
             self.tags = check_mapping(tags, "tags")
         if description:
             self.description = description
-        model_repo.update(
+        model_store.update(
             self._ws.store, self._require_row().id, tags=self.tags, description=description
         )
 
@@ -202,7 +203,7 @@ class Model:
         for key in [remove_tags] if isinstance(remove_tags, str) else (remove_tags or []):
             tags.pop(key, None)
         props = {**self.properties, **new_props}
-        model_repo.update(self._ws.store, self._require_row().id, tags=tags, properties=props)
+        model_store.update(self._ws.store, self._require_row().id, tags=tags, properties=props)
         self.tags, self.properties = tags, props
 
     def add_tags(self, tags: dict[str, Any]) -> None:
@@ -216,9 +217,11 @@ class Model:
 
     def delete(self) -> None:
         """Delete this version (refused while a service uses it); unused blobs are reclaimed later."""
-        model_repo.delete_version(self._ws.store, self.name, self.version)
+        model_store.delete_version(self._ws.store, self.name, self.version)
         ws = self._ws
-        ws.blobs.remove_unreferenced(set(model_repo.referenced_blobs(ws.store)), grace_seconds=3600)
+        ws.blobs.remove_unreferenced(
+            set(model_store.referenced_blobs(ws.store)), grace_seconds=3600
+        )
 
     # --- files -------------------------------------------------------------------------------
     def download(
@@ -401,7 +404,7 @@ def _find(
         raise ValidationError("Model() needs a name or an id ('name:version').")
     check_model_name(name)
     if version is not None and not tags and not properties and not framework:
-        row = model_repo.get(ws.store, name, int(version))
+        row = model_store.get(ws.store, name, int(version))
     else:
         found = Model.list(
             ws, name=name, tags=tags, properties=properties, model_framework=framework
@@ -409,7 +412,7 @@ def _find(
         found = [m for m in found if version is None or m.version == int(version)]
         row = found[0]._row if found else None
     if row is None:
-        known = model_repo.versions(ws.store, name)
+        known = model_store.versions(ws.store, name)
         what = f"{name}:{version}" if version is not None else name
         detail = f"existing versions: {known}" if known else "no model of that name is registered"
         raise ModelNotFoundError(
@@ -426,16 +429,16 @@ class ModelsView(Mapping[str, Model]):
         self._ws = workspace
 
     def __getitem__(self, name: str) -> Model:
-        row = model_repo.get(self._ws.store, name)
+        row = model_store.get(self._ws.store, name)
         if row is None:
             raise KeyError(name)
         return Model(self._ws, _row=row)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(model_repo.names(self._ws.store))
+        return iter(model_store.names(self._ws.store))
 
     def __len__(self) -> int:
-        return len(model_repo.names(self._ws.store))
+        return len(model_store.names(self._ws.store))
 
     def __repr__(self) -> str:
         return f"{{{', '.join(f'{n!r}: {m!r}' for n, m in self.items())}}}"
