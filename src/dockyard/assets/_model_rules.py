@@ -1,8 +1,5 @@
-"""Model name rules and the check of tag/property values, for ``Model``.
-
-``filters`` and ``matches`` moved to :mod:`dockyard.assets.filters`; re-exported here until
-``model.py`` and ``image.py`` import them from there.
-"""
+"""Model name rules and the check of tag/property values, for ``Model`` (Azure's tag and
+property filters are in :mod:`dockyard.assets.filters`)."""
 
 from __future__ import annotations
 
@@ -10,7 +7,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dockyard.assets.filters import filters, matches
 from dockyard.errors import ValidationError
 
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
@@ -40,4 +36,4 @@ def check_mapping(value: Any, what: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["MODEL_NAME_RE", "check_mapping", "check_model_name", "filters", "matches"]
+__all__ = ["MODEL_NAME_RE", "check_mapping", "check_model_name"]

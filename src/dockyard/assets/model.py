@@ -18,13 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.assets._model_path import resolve
-from dockyard.assets._model_rules import (
-    MODEL_NAME_RE,
-    check_mapping,
-    check_model_name,
-    filters,
-    matches,
-)
+from dockyard.assets._model_rules import MODEL_NAME_RE, check_mapping, check_model_name
+from dockyard.assets.filters import filters, matches
 from dockyard.errors import ModelNotFoundError, UserError, ValidationError
 from dockyard.store import model_files
 from dockyard.store import models as model_store
