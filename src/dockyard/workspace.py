@@ -126,7 +126,7 @@ class Workspace:
         )  # fmt: skip
         from filelock import FileLock
 
-        from dockyard.store.db import Store
+        from dockyard.store.db import Store  # keeps `import dockyard.workspace` free of SQLAlchemy
 
         layout.check_workspace_name(name)
         known = layout.index_lookup(name)
@@ -298,7 +298,7 @@ class Workspace:
     @cached_property
     def store(self) -> Store:
         """The metadata database (opened and upgraded on first use)."""
-        from dockyard.store.db import Store
+        from dockyard.store.db import Store  # keeps `import dockyard.workspace` free of SQLAlchemy
 
         url, schema = self.database_url, self._meta.get("database", {}).get("schema")
         return Store.open(url, schema=schema)
@@ -336,7 +336,7 @@ class Workspace:
 
     def get_details(self) -> dict[str, Any]:
         db = self._meta.get("database") or {}
-        from dockyard.store.db import redact
+        from dockyard.store.db import redact  # keeps `import dockyard.workspace` free of SQLAlchemy
 
         return {
             "name": self.name,

@@ -211,3 +211,21 @@ def test_nothing_above_targets_compares_a_value_with_a_target_kind() -> None:
             elif isinstance(node, ast.Match):
                 found.append(f"{name}:{node.lineno}: match statement")
     assert not found, "kind checks above targets/:\n" + "\n".join(found)
+
+
+def test_every_import_inside_a_function_says_why() -> None:
+    """An import inside a function is there to keep a light import light (or to load an optional
+    package only when used): each says so on its line, so a newcomer knows it is deliberate."""
+    silent = []
+    for name, path in _modules().items():
+        lines = path.read_text().splitlines()
+        for function in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                    last = lines[(node.end_lineno or node.lineno) - 1]
+                    if module and module.startswith("dockyard") and "#" not in last:
+                        silent.append(f"{name}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    assert not silent, "imports inside functions without a reason:\n" + "\n".join(silent)

@@ -93,7 +93,7 @@ def resolve(
         found = _in_layout(local, name, version, tried) if local.is_dir() else None
         if found:
             return found
-        from dockyard.store import layout
+        from dockyard.store import layout  # only outside a deployment, with no workspace given
 
         config, _ = layout.find_config(Path.cwd())
         if config is None:
@@ -105,7 +105,9 @@ def resolve(
                 f"looked in {', '.join(map(str, tried))}.",
                 hint="Pass _workspace=ws, or run from a folder with .dockyard/config.json.",
             )
-        from dockyard.workspace import Workspace
+        from dockyard.workspace import (
+            Workspace,
+        )  # only outside a deployment, with no workspace given
 
         workspace = Workspace.from_config(config)
     return registered_path(workspace, name, version)

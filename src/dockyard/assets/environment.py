@@ -44,10 +44,10 @@ from dockyard.assets._env_parts import (
     validate_name,
 )
 from dockyard.assets.conda import DEFAULT_NAME, PYTHON, CondaDependencies
+from dockyard.builders.specs import EnvironmentSpec
 from dockyard.errors import ValidationError
 
 if TYPE_CHECKING:
-    from dockyard.builders.specs import EnvironmentSpec
     from dockyard.store.environments import EnvironmentRecord
 
 __all__ = [
@@ -184,8 +184,6 @@ class Environment:
 
     def to_spec(self) -> EnvironmentSpec:
         """The plain, validated spec the environment builder consumes."""
-        from dockyard.builders.specs import EnvironmentSpec
-
         conda = self.python.conda_dependencies
         packages = conda.conda_packages if conda else []
         extra: dict[str, Any] = {}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.assets._model_path import resolve
 from dockyard.assets._model_rules import MODEL_NAME_RE, check_mapping, check_model_name
 from dockyard.assets.filters import filters, matches
+from dockyard.builders.specs import ModelFileSpec, ModelSpec
 from dockyard.errors import ModelNotFoundError, UserError, ValidationError
 from dockyard.store import model_files
 from dockyard.store import models as model_store
@@ -254,7 +255,6 @@ class Model:
     # --- deployment ----------------------------------------------------------------------------
     def to_spec(self) -> ModelSpec:
         """The plain spec ``build/`` lays out: every file with the path of its stored blob."""
-        from dockyard.builders.specs import ModelFileSpec, ModelSpec
 
         files = tuple(
             ModelFileSpec(

@@ -44,7 +44,7 @@ import dockyard
 from dockyard.builders import wheelhouse as deps
 from dockyard.builders.app_root import model_dir_value, place_models, place_source
 from dockyard.builders.base_image import DEFAULT_BASE_IMAGE
-from dockyard.builders.runtime import PTH_NAME, pth_text
+from dockyard.builders.runtime import PTH_NAME, build_server_wheel, pth_text
 from dockyard.builders.specs import EnvironmentSpec, ModelSpec
 from dockyard.errors import ValidationError
 from dockyard.server import contract
@@ -347,7 +347,6 @@ def _runtime_wheel(spec: ImageSpec, folder: Path, *, copy: bool = False) -> Path
         target = folder / spec.runtime_wheel.name
         shutil.copy2(spec.runtime_wheel, target)
         return target
-    from dockyard.builders.runtime import build_server_wheel
 
     return build_server_wheel(folder)
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.builders.conda import plan_install, python_mismatch
 from dockyard.builders.install_errors import diagnose, requirement_lines
 from dockyard.builders.specs import EnvironmentSpec
 from dockyard.errors import ImageBuildError, ValidationError
@@ -234,7 +235,6 @@ def requirements_for(
     """
     if environment is None or environment.user_managed:
         return "", ""
-    from dockyard.builders.conda import plan_install, python_mismatch
 
     plan = plan_install(environment)
     notes.extend(plan.notes)

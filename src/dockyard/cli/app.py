@@ -8,7 +8,15 @@ from dockyard.cli.common import app_callback
 
 
 def build_app():  # type: ignore[no-untyped-def]
-    from dockyard.cli import base_image, env, image, model, secret, service, workspace
+    from dockyard.cli import (
+        base_image,
+        env,
+        image,
+        model,
+        secret,
+        service,
+        workspace,
+    )  # lazy: `dockyard --help` stays fast
 
     app = typer.Typer(
         name="dockyard",
@@ -37,7 +45,9 @@ def build_app():  # type: ignore[no-untyped-def]
     )
     def serve(ctx: typer.Context) -> None:
         """Run the scoring server for a score.py (see `dockyard serve --help`)."""
-        from dockyard.server import main as serve_main
+        from dockyard.server import (
+            main as serve_main,
+        )  # lazy: `dockyard --help` stays fast
 
         raise typer.Exit(serve_main(list(ctx.args)))
 

@@ -99,8 +99,13 @@ def load_workspace(path: Path | None):  # type: ignore[no-untyped-def]
     When the workspace was not named (--workspace or DOCKYARD_WORKSPACE), a line on stderr says
     which one was used and why, so that nobody works in the default workspace by accident.
     """
-    from dockyard.errors import WorkspaceNotFoundError
-    from dockyard.workspace import DEFAULT_WORKSPACE, Workspace
+    from dockyard.errors import (
+        WorkspaceNotFoundError,
+    )  # lazy: `dockyard --help` stays fast
+    from dockyard.workspace import (
+        DEFAULT_WORKSPACE,
+        Workspace,
+    )  # lazy: `dockyard --help` stays fast
 
     if path is not None:
         return Workspace.from_path(path)
@@ -304,7 +309,9 @@ def render_error(exc: BaseException) -> str:
     hint; then :func:`cli_advice` rewrites advice given for Python callers into flags and commands.
     Notes added with ``exc.add_note()`` (e.g. a request id) follow the message.
     """
-    from dockyard import DockyardError
+    from dockyard import (
+        DockyardError,
+    )  # lazy: `dockyard --help` stays fast
 
     if not isinstance(exc, DockyardError):
         return str(exc)

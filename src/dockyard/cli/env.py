@@ -23,7 +23,9 @@ _LIST_COLUMNS = ("name", "version", "python", "packages", "createdTime")
 
 def describe(env: Any, *, full: bool = True) -> dict[str, Any]:
     """The JSON shape of one environment (see docs/environments.md); the CLI camelCases the keys."""
-    from dockyard import CondaDependencies
+    from dockyard import (
+        CondaDependencies,
+    )  # lazy: `dockyard --help` stays fast
 
     conda = env.python.conda_dependencies
     created = env.created_time
@@ -65,7 +67,9 @@ def _row(env: Any) -> dict[str, Any]:
 
 
 def _load(name: str, file: Path, kind: str | None) -> Any:
-    from dockyard import Environment
+    from dockyard import (
+        Environment,
+    )  # lazy: `dockyard --help` stays fast
 
     kind = kind or ("conda" if file.suffix.lower() in (".yml", ".yaml") else "pip")
     if kind == "conda":
@@ -74,7 +78,9 @@ def _load(name: str, file: Path, kind: str | None) -> Any:
 
 
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
-    from dockyard.errors import ValidationError
+    from dockyard.errors import (
+        ValidationError,
+    )  # lazy: `dockyard --help` stays fast
 
     result: dict[str, str] = {}
     for pair in pairs:
@@ -111,7 +117,9 @@ def register(
     output: OutputOpt = Output.table,
 ) -> None:
     """Register a spec file as the next version of NAME (identical content: same version)."""
-    from dockyard.errors import ValidationError
+    from dockyard.errors import (
+        ValidationError,
+    )  # lazy: `dockyard --help` stays fast
 
     if kind not in (None, "conda", "pip"):
         raise ValidationError(f"--format {kind!r} is not conda or pip.", hint="--format conda")
@@ -136,7 +144,9 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """List registered environments (the latest version of each name)."""
-    from dockyard import Environment
+    from dockyard import (
+        Environment,
+    )  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     if all_versions or name:
@@ -159,7 +169,9 @@ def show(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show one environment version: packages, image, variables, hashes, conda YAML."""
-    from dockyard import Environment
+    from dockyard import (
+        Environment,
+    )  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     env = Environment.get(ws, name, version)

@@ -12,7 +12,9 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "serve":
-        from dockyard.server import main as serve_main
+        from dockyard.server import (
+            main as serve_main,
+        )  # lazy: `dockyard --help` stays fast
 
         return serve_main(args[1:])
     try:
@@ -24,9 +26,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from dockyard.cli.app import build_app
-    from dockyard.cli.common import reset_state
-    from dockyard.errors import DockyardError
+    from dockyard.cli.app import (
+        build_app,
+    )  # lazy: `dockyard --help` stays fast
+    from dockyard.cli.common import (
+        reset_state,
+    )  # lazy: `dockyard --help` stays fast
+    from dockyard.errors import (
+        DockyardError,
+    )  # lazy: `dockyard --help` stays fast
 
     reset_state(args)
     app = build_app()
@@ -44,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(exc: BaseException, code: int) -> int:
     """One message on stderr, in the CLI's words (flags and commands, not Python calls)."""
-    from dockyard.cli.common import debug_enabled, render_error
+    from dockyard.cli.common import (
+        debug_enabled,
+        render_error,
+    )  # lazy: `dockyard --help` stays fast
 
     if debug_enabled() or "--debug" in sys.argv:
         import traceback

@@ -53,7 +53,9 @@ def _ref(ref: str, version: int | None) -> tuple[str, int | None]:
 
 def _model(ref: str, version: int | None, workspace: Path | None) -> Any:
     """The model a command names (NAME, NAME:VERSION or NAME --version V) in its workspace."""
-    from dockyard import Model
+    from dockyard import (
+        Model,
+    )  # lazy: `dockyard --help` stays fast
 
     name, ver = _ref(ref, version)
     return Model(load_workspace(workspace), name, version=ver)
@@ -115,7 +117,9 @@ def register(
     output: OutputOpt = Output.table,
 ) -> None:
     """Register a file or folder as the next version of model NAME."""
-    from dockyard import Model
+    from dockyard import (
+        Model,
+    )  # lazy: `dockyard --help` stays fast
 
     model = Model.register(
         load_workspace(workspace), str(path), name, tags=_pairs(tag, "tag"),
@@ -141,7 +145,9 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """List registered models (newest version first), filtered like Model.list."""
-    from dockyard import Model
+    from dockyard import (
+        Model,
+    )  # lazy: `dockyard --help` stays fast
 
     models = Model.list(
         load_workspace(workspace),
@@ -245,8 +251,14 @@ def deploy(
     output: OutputOpt = Output.table,
 ) -> None:
     """Deploy models as a web service (local by default; v1 --ic/--dc files accepted)."""
-    from dockyard import InferenceConfig, LocalWebservice, Model
-    from dockyard.webservice import config_from_file
+    from dockyard import (
+        InferenceConfig,
+        LocalWebservice,
+        Model,
+    )  # lazy: `dockyard --help` stays fast
+    from dockyard.webservice import (
+        config_from_file,
+    )  # lazy: `dockyard --help` stays fast
 
     set_context(service=name)
     ws = load_workspace(workspace)

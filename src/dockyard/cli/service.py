@@ -34,7 +34,9 @@ NameArg = Annotated[str, typer.Argument(help="Service name.")]
 
 
 def _service(workspace: Path | None, name: str) -> Any:
-    from dockyard import Webservice
+    from dockyard import (
+        Webservice,
+    )  # lazy: `dockyard --help` stays fast
 
     set_context(service=name)
     return Webservice(load_workspace(workspace), name)
@@ -90,7 +92,9 @@ def _hide_keys(data: dict[str, Any], name: str) -> dict[str, Any]:
 @app.command("list")
 def list_(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """List the workspace's services with their state and scoring URI."""
-    from dockyard import Webservice
+    from dockyard import (
+        Webservice,
+    )  # lazy: `dockyard --help` stays fast
 
     services = Webservice.list(load_workspace(workspace))
     emit(output, [_row(s) for s in services], title="services")
@@ -210,7 +214,9 @@ def run(
     JSON document (a text answer becomes a JSON string). A failed request prints its request id
     and the command that shows its log lines.
     """
-    from dockyard import WebserviceError
+    from dockyard import (
+        WebserviceError,
+    )  # lazy: `dockyard --help` stays fast
 
     if input_file is not None:
         body = input_file.read_text()
@@ -265,7 +271,9 @@ def update(
     output: OutputOpt = Output.table,
 ) -> None:
     """Roll out new models or a new inference config without downtime."""
-    from dockyard import InferenceConfig
+    from dockyard import (
+        InferenceConfig,
+    )  # lazy: `dockyard --help` stays fast
 
     service = _service(workspace, name)
     inference_config = (
@@ -342,7 +350,9 @@ def replicas(
     output: OutputOpt = Output.table,
 ) -> None:
     """How many replicas a load needs (the seed guide's formula)."""
-    from dockyard import replicas_needed
+    from dockyard import (
+        replicas_needed,
+    )  # lazy: `dockyard --help` stays fast
 
     count = replicas_needed(target_rps, request_seconds, max_concurrent, target_utilization)
     emit(

@@ -28,7 +28,7 @@ def target_for(engine: str, scope: str = "") -> Target:
         from dockyard.targets.docker import DockerTarget  # the Docker SDK only when used
 
         return DockerTarget(scope)
-    from dockyard.errors import ValidationError
+    from dockyard.errors import ValidationError  # importing the supervisor's package stays minimal
 
     raise ValidationError(
         f"No target named {engine!r} in this dockyard (known: {', '.join(ENGINES)})",

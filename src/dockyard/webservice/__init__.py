@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from dockyard.ops import records
 from dockyard.webservice.base import Webservice
 from dockyard.webservice.config import config_from_file
 from dockyard.webservice.container import AciWebservice, ContainerWebservice
@@ -32,20 +33,14 @@ class WebservicesView(Mapping[str, Webservice]):
         self._ws = ws
 
     def __getitem__(self, name: str) -> Webservice:
-        from dockyard.ops import records
-
         if records.get(self._ws, name) is None:
             raise KeyError(name)
         return Webservice(self._ws, name)
 
     def __iter__(self) -> Iterator[str]:
-        from dockyard.ops import records
-
         return iter([r.name for r in records.list_all(self._ws)])
 
     def __len__(self) -> int:
-        from dockyard.ops import records
-
         return len(records.list_all(self._ws))
 
 

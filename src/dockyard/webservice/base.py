@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from dockyard.assets.filters import filters, matches
+from dockyard.assets.inference import InferenceConfig
 from dockyard.errors import DeploymentError, WebserviceError
 from dockyard.ops import keys, records, services
 from dockyard.targets.base import (
@@ -27,6 +29,14 @@ from dockyard.targets.base import (
     TargetStatus,
 )
 from dockyard.webservice import next_steps, scoring_client
+from dockyard.webservice.config import config_from_record
+from dockyard.webservice.deployment import (
+    deploy,
+    deploy_from_image,
+    reload_plan,
+    settings_of,
+    update_plan,
+)
 from dockyard.webservice.progress import OperationProgress
 from dockyard.webservice.service_logs import (
     REQUEST_LOG_SEARCH_LINES,
@@ -287,8 +297,6 @@ class Webservice:
         The new version starts beside the old one and takes over once it is ready; if it fails,
         the old one keeps serving and ``WebserviceException`` says why. Keys are kept.
         """
-        from dockyard.webservice.deployment import settings_of, update_plan
-
         config = deployment_config or self._config()
         changes = {"tags": tags, "properties": properties, "description": description,
                    "auth_enabled": auth_enabled}  # fmt: skip
@@ -303,8 +311,6 @@ class Webservice:
         """Local services: re-read score.py and the source directory from where the
         InferenceConfig points and switch to them (about a second for processes, a cached image
         rebuild for Docker); if the new code fails, the running version keeps serving."""
-        from dockyard.webservice.deployment import reload_plan, settings_of
-
         settings = settings_of(self._config())
         plan = reload_plan(self, settings)
         self._record = services.roll_out(self.workspace, self.name, plan, settings, "reload")
@@ -333,13 +339,9 @@ class Webservice:
         return self._record.spec.get("image")
 
     def _config(self) -> Any:
-        from dockyard.webservice.config import config_from_record
-
         return config_from_record(self._record.spec.get("config", {}))
 
     def _inference_config(self, what: str) -> Any:
-        from dockyard.assets.inference import InferenceConfig
-
         data = self._record.spec.get("inference") or {}
         if not data:
             raise DeploymentError(
@@ -410,8 +412,6 @@ class Webservice:
         **_: Any,
     ) -> Webservice:
         """Run a built ``Image`` as a service (the seed's split pipeline, step 3)."""
-        from dockyard.webservice.deployment import deploy_from_image
-
         deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
         return Webservice(workspace, name)
 
@@ -426,16 +426,12 @@ class Webservice:
         overwrite: bool = False,
         **_: Any,
     ) -> Webservice:
-        from dockyard.webservice.deployment import deploy
-
         deploy(workspace, name, models, inference_config, deployment_config, overwrite=overwrite)
         return Webservice(workspace, name)
 
 
 def _tags_match(have: dict[str, Any], wanted: Any) -> bool:
     """Azure's tag filters (``["k", ["k2", "v2"]]`` or a dict), as ``Model.list`` reads them."""
-    from dockyard.assets.filters import filters, matches
-
     return matches(have, filters(wanted, "tags"))
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from dockyard.errors import DeploymentError
 from dockyard.ops import records, services
 from dockyard.targets.base import CRASH_LOOP, FAILED, STOPPED, UNHEALTHY, TargetStatus
+from dockyard.webservice.deployment import redeploy_call
 from dockyard.webservice.service_logs import step_of
 
 if TYPE_CHECKING:
@@ -69,8 +70,6 @@ def next_step(service: Webservice, status: TargetStatus) -> str:
 
 def redeploy_hint(service: Webservice) -> str:
     """Deploying again is what fixes a service whose deployment failed: the concrete call."""
-    from dockyard.webservice.deployment import redeploy_call
-
     step = step_of(service._record.error or "")
     what = {
         "environment": "fix the environment (the requirement named above)",
