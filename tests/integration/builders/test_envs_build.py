@@ -151,9 +151,15 @@ def test_conda_spec_with_azureml_defaults(env_cache: Path) -> None:
     assert "mkl" in log and "Python 3.7" in log
     assert any("Python 3.7" in line for line in lines)
     assert any("Python 3.7" in w for w in env.warnings)
-    assert "azureml" not in run_in(
-        env.python, "import pkgutil; print([m.name for m in pkgutil.iter_modules()])"
+    # azureml-defaults was not installed: the only `azureml` is dockyard's stand-in, which the
+    # environment's .pth appends after site-packages
+    found = run_in(
+        env.python,
+        "import importlib.metadata as m, azureml; "
+        "print(sorted(d.metadata['Name'].lower() for d in m.distributions()), azureml.__path__)",
     )
+    assert "azureml-defaults" not in found and "azureml-core" not in found
+    assert "dockyard/server/compat/azureml" in found
     assert run_in(env.python, "import six; print(six.__version__)").startswith("1.17")
 
 
