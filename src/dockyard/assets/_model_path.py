@@ -105,9 +105,7 @@ def resolve(
                 f"looked in {', '.join(map(str, tried))}.",
                 hint="Pass _workspace=ws, or run from a folder with .dockyard/config.json.",
             )
-        from dockyard.workspace import (
-            Workspace,
-        )  # only outside a deployment, with no workspace given
+        from dockyard.workspace import Workspace  # only outside a deployment, with no ws given
 
         workspace = Workspace.from_config(config)
     return registered_path(workspace, name, version)

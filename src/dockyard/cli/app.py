@@ -45,9 +45,7 @@ def build_app():  # type: ignore[no-untyped-def]
     )
     def serve(ctx: typer.Context) -> None:
         """Run the scoring server for a score.py (see `dockyard serve --help`)."""
-        from dockyard.server import (
-            main as serve_main,
-        )  # lazy: `dockyard --help` stays fast
+        from dockyard.server import main as serve_main  # lazy: `dockyard --help` stays fast
 
         raise typer.Exit(serve_main(list(ctx.args)))
 

@@ -27,9 +27,7 @@ def bootstrap(
 ) -> None:  # fmt: skip
     """Build (or reuse) the base image with debootstrap + docker import, and make it the
     workspace's default."""
-    from dockyard import (
-        Image,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Image  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     result = Image.bootstrap_base_image(
@@ -47,9 +45,7 @@ def bootstrap(
 @app.command()
 def show(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """The workspace's default base image."""
-    from dockyard import (
-        Image,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Image  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     chosen = Image.default_base_image(ws)

@@ -23,9 +23,7 @@ _LIST_COLUMNS = ("name", "version", "python", "packages", "createdTime")
 
 def describe(env: Any, *, full: bool = True) -> dict[str, Any]:
     """The JSON shape of one environment (see docs/environments.md); the CLI camelCases the keys."""
-    from dockyard import (
-        CondaDependencies,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import CondaDependencies  # lazy: `dockyard --help` stays fast
 
     conda = env.python.conda_dependencies
     created = env.created_time
@@ -67,9 +65,7 @@ def _row(env: Any) -> dict[str, Any]:
 
 
 def _load(name: str, file: Path, kind: str | None) -> Any:
-    from dockyard import (
-        Environment,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Environment  # lazy: `dockyard --help` stays fast
 
     kind = kind or ("conda" if file.suffix.lower() in (".yml", ".yaml") else "pip")
     if kind == "conda":
@@ -78,9 +74,7 @@ def _load(name: str, file: Path, kind: str | None) -> Any:
 
 
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
-    from dockyard.errors import (
-        ValidationError,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard.errors import ValidationError  # lazy: `dockyard --help` stays fast
 
     result: dict[str, str] = {}
     for pair in pairs:
@@ -117,9 +111,7 @@ def register(
     output: OutputOpt = Output.table,
 ) -> None:
     """Register a spec file as the next version of NAME (identical content: same version)."""
-    from dockyard.errors import (
-        ValidationError,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard.errors import ValidationError  # lazy: `dockyard --help` stays fast
 
     if kind not in (None, "conda", "pip"):
         raise ValidationError(f"--format {kind!r} is not conda or pip.", hint="--format conda")
@@ -144,9 +136,7 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """List registered environments (the latest version of each name)."""
-    from dockyard import (
-        Environment,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Environment  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     if all_versions or name:
@@ -169,9 +159,7 @@ def show(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show one environment version: packages, image, variables, hashes, conda YAML."""
-    from dockyard import (
-        Environment,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Environment  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     env = Environment.get(ws, name, version)

@@ -33,9 +33,7 @@ COLUMNS = ["id", "creationState", "imageLocation", "modelIds", "size", "createdT
 
 
 def _image(workspace: Path | None, ref: str) -> Any:
-    from dockyard import (
-        Image,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Image  # lazy: `dockyard --help` stays fast
 
     set_context(image=ref)
     name, sep, version = ref.rpartition(":")
@@ -105,9 +103,7 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """Images, newest version first."""
-    from dockyard import (
-        Image,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Image  # lazy: `dockyard --help` stays fast
 
     images = Image.list(load_workspace(workspace), image_name=name, model_name=model)
     emit(output, [_row(i) for i in images], columns=COLUMNS, title="images", human=_human)
@@ -130,9 +126,7 @@ def logs(ref: RefArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output
     """Print the full build log (kept in the workspace, success or not).
 
     With --output json: {"id", "imageBuildLogUri", "logs"}."""
-    from dockyard import (
-        NotFoundError,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import NotFoundError  # lazy: `dockyard --help` stays fast
 
     image = _image(workspace, ref)
     path = Path(image.build_log_path or "")
@@ -184,9 +178,7 @@ def registry(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show or set the container registry images are pushed to (credentials kept as secrets)."""
-    from dockyard import (
-        Image,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Image  # lazy: `dockyard --help` stays fast
 
     ws = load_workspace(workspace)
     if unset:

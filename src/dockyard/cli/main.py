@@ -12,9 +12,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "serve":
-        from dockyard.server import (
-            main as serve_main,
-        )  # lazy: `dockyard --help` stays fast
+        from dockyard.server import main as serve_main  # lazy: `dockyard --help` stays fast
 
         return serve_main(args[1:])
     try:
@@ -26,15 +24,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from dockyard.cli.app import (
-        build_app,
-    )  # lazy: `dockyard --help` stays fast
-    from dockyard.cli.common import (
-        reset_state,
-    )  # lazy: `dockyard --help` stays fast
-    from dockyard.errors import (
-        DockyardError,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard.cli.app import build_app  # lazy: `dockyard --help` stays fast
+    from dockyard.cli.common import reset_state  # lazy: `dockyard --help` stays fast
+    from dockyard.errors import DockyardError  # lazy: `dockyard --help` stays fast
 
     reset_state(args)
     app = build_app()
@@ -52,10 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(exc: BaseException, code: int) -> int:
     """One message on stderr, in the CLI's words (flags and commands, not Python calls)."""
-    from dockyard.cli.common import (
-        debug_enabled,
-        render_error,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard.cli.advice import render_error  # lazy: `dockyard --help` stays fast
+    from dockyard.cli.common import debug_enabled  # lazy: `dockyard --help` stays fast
 
     if debug_enabled() or "--debug" in sys.argv:
         import traceback

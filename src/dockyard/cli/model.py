@@ -53,9 +53,7 @@ def _ref(ref: str, version: int | None) -> tuple[str, int | None]:
 
 def _model(ref: str, version: int | None, workspace: Path | None) -> Any:
     """The model a command names (NAME, NAME:VERSION or NAME --version V) in its workspace."""
-    from dockyard import (
-        Model,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Model  # lazy: `dockyard --help` stays fast
 
     name, ver = _ref(ref, version)
     return Model(load_workspace(workspace), name, version=ver)
@@ -117,9 +115,7 @@ def register(
     output: OutputOpt = Output.table,
 ) -> None:
     """Register a file or folder as the next version of model NAME."""
-    from dockyard import (
-        Model,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Model  # lazy: `dockyard --help` stays fast
 
     model = Model.register(
         load_workspace(workspace), str(path), name, tags=_pairs(tag, "tag"),
@@ -145,9 +141,7 @@ def list_(
     output: OutputOpt = Output.table,
 ) -> None:
     """List registered models (newest version first), filtered like Model.list."""
-    from dockyard import (
-        Model,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Model  # lazy: `dockyard --help` stays fast
 
     models = Model.list(
         load_workspace(workspace),
@@ -256,9 +250,7 @@ def deploy(
         LocalWebservice,
         Model,
     )  # lazy: `dockyard --help` stays fast
-    from dockyard.webservice import (
-        config_from_file,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard.webservice import config_from_file  # lazy: `dockyard --help` stays fast
 
     set_context(service=name)
     ws = load_workspace(workspace)

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
+from dockyard.cli.advice import cli_advice
 from dockyard.cli.common import (
     DEFAULT_WAIT_SECONDS,
     Output,
     OutputOpt,
     TimeoutOpt,
     WorkspaceOpt,
-    cli_advice,
     emit,
     err_console,
     load_workspace,
@@ -34,9 +34,7 @@ NameArg = Annotated[str, typer.Argument(help="Service name.")]
 
 
 def _service(workspace: Path | None, name: str) -> Any:
-    from dockyard import (
-        Webservice,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Webservice  # lazy: `dockyard --help` stays fast
 
     set_context(service=name)
     return Webservice(load_workspace(workspace), name)
@@ -92,9 +90,7 @@ def _hide_keys(data: dict[str, Any], name: str) -> dict[str, Any]:
 @app.command("list")
 def list_(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """List the workspace's services with their state and scoring URI."""
-    from dockyard import (
-        Webservice,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Webservice  # lazy: `dockyard --help` stays fast
 
     services = Webservice.list(load_workspace(workspace))
     emit(output, [_row(s) for s in services], title="services")
@@ -214,9 +210,7 @@ def run(
     JSON document (a text answer becomes a JSON string). A failed request prints its request id
     and the command that shows its log lines.
     """
-    from dockyard import (
-        WebserviceError,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import WebserviceError  # lazy: `dockyard --help` stays fast
 
     if input_file is not None:
         body = input_file.read_text()
@@ -271,9 +265,7 @@ def update(
     output: OutputOpt = Output.table,
 ) -> None:
     """Roll out new models or a new inference config without downtime."""
-    from dockyard import (
-        InferenceConfig,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import InferenceConfig  # lazy: `dockyard --help` stays fast
 
     service = _service(workspace, name)
     inference_config = (
@@ -350,9 +342,7 @@ def replicas(
     output: OutputOpt = Output.table,
 ) -> None:
     """How many replicas a load needs (the seed guide's formula)."""
-    from dockyard import (
-        replicas_needed,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import replicas_needed  # lazy: `dockyard --help` stays fast
 
     count = replicas_needed(target_rps, request_seconds, max_concurrent, target_utilization)
     emit(

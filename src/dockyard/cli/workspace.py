@@ -56,9 +56,7 @@ def create(
     output: OutputOpt = Output.table,
 ) -> None:
     """Create a workspace (idempotent: an existing one is opened, never changed)."""
-    from dockyard import (
-        Workspace,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard import Workspace  # lazy: `dockyard --help` stays fast
 
     ws = Workspace.create(name, path=path, exist_ok=exist_ok, database_url=database_url)
     data = details(ws)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli import common
+from dockyard.cli import advice, common
 from dockyard.errors import DockyardError
 from dockyard.webservice.base import Webservice
 
@@ -176,7 +176,7 @@ def test_every_sdk_hint_reads_as_cli_flags_and_commands() -> None:
                 Path(relative).name == file and part in text for (file, part) in SDK_ONLY
             ):  # pragma: no cover - depends on the SDK's text
                 continue
-            cli = common.cli_advice(text)
+            cli = advice.cli_advice(text)
             if argv[:2] != ["model", "deploy"]:  # parameter names are flags only where they exist
                 cli = re.sub(r"\b(entry_script|source_directory|conda_file)\b", "", cli)
             if PYTHON_ADVICE.search(cli.replace('{"workspace_name": "NAME"}', "")):
@@ -187,7 +187,7 @@ def test_every_sdk_hint_reads_as_cli_flags_and_commands() -> None:
 def _cli_text(exc: DockyardError, *argv: str, service: str = "svc") -> str:
     common.reset_state(argv)
     common.set_context(service=service)
-    return common.render_error(exc)
+    return advice.render_error(exc)
 
 
 def _raised(call) -> DockyardError:  # type: ignore[no-untyped-def]
