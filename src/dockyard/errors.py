@@ -119,6 +119,8 @@ class StepError(DockyardError):
     ) -> None:
         self.step = step
         self.log_tail = log_tail
+        if isinstance(self, WebserviceError):  # Azure's WebserviceException calls the tail `logs`
+            details.setdefault("logs", log_tail)
         super().__init__(message, hint=hint, **details)
 
     def __str__(self) -> str:
@@ -188,17 +190,6 @@ class DeploymentError(StepError, WebserviceError):
 
     exit_code = WebserviceError.exit_code
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        step: str | None = None,
-        log_tail: str | None = None,
-        hint: str | None = None,
-        **details: Any,
-    ) -> None:
-        super().__init__(message, step=step, log_tail=log_tail, hint=hint, logs=log_tail, **details)
-
 
 class ImageCreationError(ImageBuildError, WebserviceError):
     """An image build failed: ``step`` names the failing step, ``log_tail`` holds the evidence.
@@ -206,17 +197,6 @@ class ImageCreationError(ImageBuildError, WebserviceError):
     Also a ``WebserviceError`` (Azure's ``WebserviceException``), which v1 code catches."""
 
     exit_code = ImageBuildError.exit_code
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        step: str | None = None,
-        log_tail: str | None = None,
-        hint: str | None = None,
-        **details: Any,
-    ) -> None:
-        super().__init__(message, step=step, log_tail=log_tail, hint=hint, logs=log_tail, **details)
 
 
 # --- Azure ML v1 names, so that ported ``except`` clauses keep working --------------------------

@@ -153,17 +153,6 @@ def redirect(client: Any, holder: str, to_port: int) -> bool:
     return True
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Can a listening socket bind ``host:port`` now?"""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A port that is free now (the kernel's choice), for a holder to publish for good."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

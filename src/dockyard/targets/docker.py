@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 from dockyard.errors import ConflictError, DeploymentError
 from dockyard.server import contract
+from dockyard.targets import port_is_free
 from dockyard.targets._docker_parts import (
     _GIB,
     PORTS,
@@ -46,7 +47,6 @@ from dockyard.targets._docker_parts import (
     is_port_conflict,
     logs_of,
     port_holders,
-    port_is_free,
     probe_code,
     redirect,
     wait_ready,

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import ClassVar
 
 from dockyard.errors import ConflictError, DeploymentError
 from dockyard.server import contract
+from dockyard.targets import port_is_free
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -53,16 +53,6 @@ SUPERVISOR_MODULE = "dockyard.targets.supervisor"
 SWITCH_TIMEOUT_SECONDS = 600.0
 SUPERVISOR_START_SECONDS = 15.0
 STOP_SECONDS = 20.0
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _pid_alive(pid: int | None, service_dir: Path) -> bool:
