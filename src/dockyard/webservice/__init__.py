@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.ops import records
 from dockyard.webservice.base import Webservice
+from dockyard.webservice.capacity import CapacityReport, measure_capacity
 from dockyard.webservice.config import config_from_file
 from dockyard.webservice.container import AciWebservice, ContainerWebservice
 from dockyard.webservice.local import LocalWebservice
@@ -51,10 +52,12 @@ def workspace_view(ws: Workspace) -> Mapping[str, Any]:
 
 __all__ = [
     "AciWebservice",
+    "CapacityReport",
     "ContainerWebservice",
     "LocalWebservice",
     "Webservice",
     "WebservicesView",
     "config_from_file",
+    "measure_capacity",
     "workspace_view",
 ]
