@@ -4,41 +4,37 @@ The API is Azure ML v1's ``azureml.core.Workspace``; cloud-only arguments (subsc
 group, location, auth, SKU...) are accepted so that ported code runs, and ignored with a debug log
 line. Where a workspace lives on disk is described in ``dockyard/store/layout.py``.
 
-``ws.models`` is a dict-like view (latest version by name). The other views (``ws.environments``,
-``ws.images``, ``ws.webservices``) come from the module that owns the asset: such a module defines
-``workspace_view(ws) -> Mapping`` and is listed in ``_VIEWS`` below.
+``ws.models``, ``ws.environments``, ``ws.images`` and ``ws.webservices`` are dict-like views
+(latest version by name) defined beside the asset they list. The folder, its database and blob
+store are opened by ``store/workspace_storage.py``, which ``Model.get_model_path`` also uses to
+open a configured workspace without this class.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import ConflictError, DockyardError, WorkspaceNotFoundError
+from dockyard.errors import ConflictError, WorkspaceNotFoundError
 from dockyard.store import layout
 from dockyard.store.blobs import BlobStore, VerifyReport
 from dockyard.store.secrets import Keyvault, SecretFiles
+from dockyard.store.workspace_storage import WorkspaceStorage
 
 if TYPE_CHECKING:
+    from dockyard.assets.environment import EnvironmentsView
+    from dockyard.assets.image import ImagesView
+    from dockyard.assets.model import ModelsView
     from dockyard.store.db import Store
+    from dockyard.webservice import WebservicesView
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKSPACE = "default"
-# attribute -> module defining workspace_view(ws)
-_VIEWS = {
-    "models": "dockyard.assets.model",
-    "environments": "dockyard.assets.environment",
-    "images": "dockyard.assets.image",
-    "webservices": "dockyard.webservice",
-}
 
 
 def _ignored(**cloud_args: Any) -> None:
@@ -78,16 +74,10 @@ class Workspace:
                     "Workspace() needs a workspace_name.",
                     hint="Use Workspace.get(NAME), Workspace.from_config() or Workspace.create(NAME).",
                 )
-            _folder = _named_folder(layout.check_workspace_name(workspace_name))
-        self.path = Path(_folder).resolve()
-        meta_file = self.path / layout.WORKSPACE_FILE
-        if not meta_file.is_file():
-            raise WorkspaceNotFoundError(
-                f"No dockyard workspace at {self.path} ({layout.WORKSPACE_FILE} is missing).",
-                hint="Create it with Workspace.create(NAME, path=...) or `dockyard workspace create NAME --path ...`.",
-            )
-        self._meta = layout.read_json(meta_file)
-        self.name: str = self._meta["name"]
+            _folder = layout.named_folder(layout.check_workspace_name(workspace_name))
+        self._storage = WorkspaceStorage(_folder)
+        self.path = self._storage.path
+        self.name: str = self._storage.name
         self.location = _location
 
     # --- construction ------------------------------------------------------------------------
@@ -186,7 +176,7 @@ class Workspace:
     ) -> Workspace:
         """Open the existing workspace ``name`` (WorkspaceNotFoundError if there is none)."""
         _ignored(auth=auth, location=location, cloud=cloud, id=id)
-        folder = _named_folder(layout.check_workspace_name(name))
+        folder = layout.named_folder(layout.check_workspace_name(name))
         return Workspace(subscription_id, resource_group, _folder=folder, _location=location)
 
     @staticmethod
@@ -295,34 +285,23 @@ class Workspace:
         return target
 
     # --- storage ------------------------------------------------------------------------------
-    @cached_property
+    @property
     def store(self) -> Store:
         """The metadata database (opened and upgraded on first use)."""
-        from dockyard.store.db import Store  # keeps `import dockyard.workspace` free of SQLAlchemy
-
-        url, schema = self.database_url, self._meta.get("database", {}).get("schema")
-        return Store.open(url, schema=schema)
+        return self._storage.store
 
     @property
     def database_url(self) -> str:
-        recorded = (self._meta.get("database") or {}).get("url")
-        override = os.environ.get("DOCKYARD_DATABASE_URL")
-        if recorded and override and override.startswith("postgres"):
-            return override  # same database, new host or credentials
-        if override and override != recorded:
-            log.debug(
-                "DOCKYARD_DATABASE_URL ignored: workspace %s keeps its own database", self.name
-            )
-        return recorded or layout.sqlite_url(self.path)
+        return self._storage.database_url
 
-    @cached_property
+    @property
     def blobs(self) -> BlobStore:
         """The content-addressed file store of this workspace."""
-        return BlobStore(layout.blobs_dir(self.path))
+        return self._storage.blobs
 
     @property
     def id(self) -> str:
-        return str(self._meta.get("id", ""))
+        return str(self._storage.meta.get("id", ""))
 
     def get_default_keyvault(self) -> Keyvault:
         return Keyvault(self)
@@ -335,47 +314,45 @@ class Workspace:
         return self.blobs.verify(models.referenced_blobs(self.store), full=full)
 
     def get_details(self) -> dict[str, Any]:
-        db = self._meta.get("database") or {}
         from dockyard.store.db import redact  # keeps `import dockyard.workspace` free of SQLAlchemy
 
         return {
             "name": self.name,
             "id": self.id,
             "path": str(self.path),
-            "created_at": self._meta.get("created_at"),
+            "created_at": self._storage.meta.get("created_at"),
             "database": redact(self.database_url),
-            "database_schema": db.get("schema"),
+            "database_schema": self._storage.database_schema,
         }
 
     # --- views --------------------------------------------------------------------------------
-    def _view(self, attribute: str) -> Mapping[str, Any]:
-        module_name = _VIEWS[attribute]
-        try:
-            module = importlib.import_module(module_name)
-            factory = module.workspace_view
-        except (ModuleNotFoundError, AttributeError):
-            raise DockyardError(
-                f"ws.{attribute} is not available in this dockyard build ({module_name}.workspace_view is missing).",
-                hint="Upgrade dockyard.",
-            ) from None
-        return factory(self)  # type: ignore[no-any-return]
-
     @property
-    def models(self) -> Mapping[str, Any]:
+    def models(self) -> ModelsView:
         """Latest registered version of each model, by name."""
-        return self._view("models")
+        from dockyard.assets.model import ModelsView  # keeps `import dockyard.workspace` light
+
+        return ModelsView(self)
 
     @property
-    def environments(self) -> Mapping[str, Any]:
-        return self._view("environments")
+    def environments(self) -> EnvironmentsView:
+        """Latest registered version of each environment, by name."""
+        from dockyard.assets.environment import EnvironmentsView  # keeps the import light
+
+        return EnvironmentsView(self)
 
     @property
-    def images(self) -> Mapping[str, Any]:
-        return self._view("images")
+    def images(self) -> ImagesView:
+        """Latest version of each image, by name (any state)."""
+        from dockyard.assets.image import ImagesView  # keeps `import dockyard.workspace` light
+
+        return ImagesView(self)
 
     @property
-    def webservices(self) -> Mapping[str, Any]:
-        return self._view("webservices")
+    def webservices(self) -> WebservicesView:
+        """Every service of this workspace, by name (always current)."""
+        from dockyard.webservice import WebservicesView  # keeps `import dockyard.workspace` light
+
+        return WebservicesView(self)
 
     def __repr__(self) -> str:
         return f"Workspace.create(name={self.name!r}, path={str(self.path)!r})"
@@ -385,16 +362,6 @@ class Workspace:
 
     def __hash__(self) -> int:
         return hash(self.path)
-
-
-def _named_folder(name: str) -> Path:
-    folder = layout.index_lookup(name) or layout.default_folder(name)
-    if not (folder / layout.WORKSPACE_FILE).is_file():
-        raise WorkspaceNotFoundError(
-            f"Workspace {name!r} does not exist (looked in {folder}).",
-            hint=f"Create it with Workspace.create({name!r}) or `dockyard workspace create {name}`.",
-        )
-    return folder
 
 
 __all__ = ["DEFAULT_WORKSPACE", "Keyvault", "Workspace"]

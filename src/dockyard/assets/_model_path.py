@@ -3,7 +3,8 @@
 Inside a deployment (``AZUREML_MODEL_DIR`` or ``AML_APP_ROOT`` set) it follows azureml-core's
 rules: ``<app_root>/azureml-models/<name>/<version>/`` (latest version when none is given) must
 hold one file or folder, whose path is returned. Outside, the model is laid out read-only from the
-workspace's registry. With logging at DEBUG every candidate path tried is logged; the error names
+workspace's registry: the workspace given, else the one the nearest project config names, opened
+through ``store/workspace_storage.py`` (this module never needs the ``Workspace`` class). With logging at DEBUG every candidate path tried is logged; the error names
 them and lists what is there.
 """
 
@@ -15,8 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.errors import ModelNotFoundError, ValidationError
+from dockyard.errors import ModelNotFoundError, ValidationError, WorkspaceNotFoundError
 from dockyard.server import contract
+from dockyard.store import layout
+from dockyard.store.workspace_storage import WorkspaceStorage, open_configured
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -71,10 +74,11 @@ def resolve(
     name: str,
     version: int | None,
     workspace: Workspace | None,
-    registered_path: Callable[[Workspace, str, int | None], str],
+    registered_path: Callable[[Workspace | WorkspaceStorage, str, int | None], str],
 ) -> str:
     """The path of model ``name``: in the deployment's layout, else ``registered_path(ws, name,
-    version)`` (``Model``'s own lookup, handed in so that this module needs no ``Model``)."""
+    version)`` (``Model``'s own lookup, handed in so that this module needs no ``Model``), where
+    ``ws`` is ``workspace`` or the storage of the workspace the nearest project config names."""
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise ValidationError(f"get_model_path: version must be an int, got {version!r}.")
     tried: list[Path] = []
@@ -93,8 +97,6 @@ def resolve(
         found = _in_layout(local, name, version, tried) if local.is_dir() else None
         if found:
             return found
-        from dockyard.store import layout  # only outside a deployment, with no workspace given
-
         config, _ = layout.find_config(Path.cwd())
         if config is None:
             tried.append(Path.cwd() / name)
@@ -105,7 +107,13 @@ def resolve(
                 f"looked in {', '.join(map(str, tried))}.",
                 hint="Pass _workspace=ws, or run from a folder with .dockyard/config.json.",
             )
-        from dockyard.workspace import Workspace  # only outside a deployment, with no ws given
-
-        workspace = Workspace.from_config(config)
+        try:
+            configured = open_configured(config)
+        except WorkspaceNotFoundError as exc:
+            raise ModelNotFoundError(
+                f"Model {name!r} not found: {config} names a workspace that does not exist "
+                f"on this machine ({exc.message}).",
+                hint="Pass _workspace=ws, or point the config at a workspace: ws.write_config().",
+            ) from exc
+        return registered_path(configured, name, version)
     return registered_path(workspace, name, version)

@@ -58,7 +58,6 @@ __all__ = [
     "PythonSection",
     "EnvironmentsView",
     "canonical_sha256",
-    "environments_view",
     "validate_name",
 ]
 
@@ -404,12 +403,3 @@ class EnvironmentsView(Mapping[str, Environment]):
 
     def __repr__(self) -> str:
         return f"EnvironmentsView({sorted(self)!r})"
-
-
-def environments_view(workspace: Any) -> EnvironmentsView:
-    """What ``Workspace.environments`` returns."""
-    return EnvironmentsView(workspace)
-
-
-#: what ``Workspace.environments`` calls (dockyard.workspace looks up ``workspace_view``).
-workspace_view = environments_view

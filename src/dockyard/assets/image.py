@@ -357,15 +357,10 @@ class ImagesView(Mapping[str, Image]):
         return len(images.names(self._ws))
 
 
-def workspace_view(workspace: Workspace) -> ImagesView:
-    return ImagesView(workspace)
-
-
 __all__ = [
     "ContainerImage",
     "ContainerImageConfig",
     "Image",
     "ImageCreationError",
     "ImagesView",
-    "workspace_view",
 ]

@@ -22,12 +22,13 @@ from dockyard.assets._model_rules import MODEL_NAME_RE, check_mapping, check_mod
 from dockyard.assets.filters import filters, matches
 from dockyard.builders.specs import ModelFileSpec, ModelSpec
 from dockyard.errors import ModelNotFoundError, UserError, ValidationError
-from dockyard.store import model_files
+from dockyard.store import layout, model_files
 from dockyard.store import models as model_store
 
 if TYPE_CHECKING:
     from dockyard.builders.specs import ModelSpec
     from dockyard.store.models import ModelRecord as ModelRow
+    from dockyard.store.workspace_storage import WorkspaceStorage
     from dockyard.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -236,9 +237,7 @@ class Model:
 
     def local_path(self) -> str:
         """The registered files, laid out read-only under the workspace (``models/NAME/VERSION``)."""
-        folder = self._ws.path / "models" / self.name / str(self.version)
-        model_files.materialize(self._ws.blobs, self.files, folder)
-        return str(folder / self.root)
+        return _lay_out(self._ws, self._require_row(), self.files)
 
     @staticmethod
     def get_model_path(
@@ -376,12 +375,36 @@ class Model:
         return hash(self.id)
 
 
-def _registered_path(workspace: Workspace, name: str, version: int | None) -> str:
-    """Where a registered model's files are laid out read-only on this machine."""
-    model = Model(workspace, name, version=version)
-    path = model.local_path()
-    log.debug("get_model_path: %s:%s is at %s", model.name, model.version, path)
+def _registered_path(home: Workspace | WorkspaceStorage, name: str, version: int | None) -> str:
+    """Where a registered model's files are laid out read-only on this machine (``home`` is a
+    workspace, or the storage of the configured one)."""
+    check_model_name(name)
+    row = model_store.get(home.store, name, version)
+    if row is None:
+        raise _not_found(home, name, version)
+    path = _lay_out(home, row, model_store.files(home.store, row.id))
+    log.debug("get_model_path: %s:%s is at %s", row.name, row.version, path)
     return path
+
+
+def _lay_out(
+    home: Workspace | WorkspaceStorage, row: ModelRow, files: Sequence[model_store.FileEntry]
+) -> str:
+    folder = layout.model_dir(home.path, row.name, row.version)
+    model_files.materialize(home.blobs, files, folder)
+    return str(folder / row.root)
+
+
+def _not_found(
+    home: Workspace | WorkspaceStorage, name: str, version: int | None
+) -> ModelNotFoundError:
+    known = model_store.versions(home.store, name)
+    what = f"{name}:{version}" if version is not None else name
+    detail = f"existing versions: {known}" if known else "no model of that name is registered"
+    return ModelNotFoundError(
+        f"Model {what!r} not found in workspace {home.name!r} ({detail}).",
+        hint="List models with `dockyard model list` or Model.list(ws).",
+    )
 
 
 def _find(
@@ -407,13 +430,7 @@ def _find(
         found = [m for m in found if version is None or m.version == int(version)]
         row = found[0]._row if found else None
     if row is None:
-        known = model_store.versions(ws.store, name)
-        what = f"{name}:{version}" if version is not None else name
-        detail = f"existing versions: {known}" if known else "no model of that name is registered"
-        raise ModelNotFoundError(
-            f"Model {what!r} not found in workspace {ws.name!r} ({detail}).",
-            hint="List models with `dockyard model list` or Model.list(ws).",
-        )
+        raise _not_found(ws, name, version)
     return row
 
 
@@ -439,8 +456,4 @@ class ModelsView(Mapping[str, Model]):
         return f"{{{', '.join(f'{n!r}: {m!r}' for n, m in self.items())}}}"
 
 
-def workspace_view(workspace: Workspace) -> ModelsView:
-    return ModelsView(workspace)
-
-
-__all__ = ["MODEL_NAME_RE", "Model", "ModelsView", "check_model_name", "workspace_view"]
+__all__ = ["MODEL_NAME_RE", "Model", "ModelsView", "check_model_name"]

@@ -216,6 +216,17 @@ def index_add(name: str, folder: Path) -> None:
             write_json_atomic(path, data)
 
 
+def named_folder(name: str) -> Path:
+    """The folder of the existing workspace ``name`` (from the index, else the default folder)."""
+    folder = index_lookup(name) or default_folder(name)
+    if not (folder / WORKSPACE_FILE).is_file():
+        raise WorkspaceNotFoundError(
+            f"Workspace {name!r} does not exist (looked in {folder}).",
+            hint=f"Create it with Workspace.create({name!r}) or `dockyard workspace create {name}`.",
+        )
+    return folder
+
+
 def index_all() -> dict[str, str]:
     path = _index_path()
     data = read_json(path) if path.is_file() else {}
@@ -323,6 +334,7 @@ __all__ = [
     "metadata_db",
     "missing_config_error",
     "model_dir",
+    "named_folder",
     "packages_dir",
     "read_config",
     "read_json",
