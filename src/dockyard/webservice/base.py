@@ -10,8 +10,6 @@ terminal all see the same truth.
 from __future__ import annotations
 
 import builtins
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,15 +17,7 @@ from dockyard.assets.filters import filters, matches
 from dockyard.assets.inference import InferenceConfig
 from dockyard.errors import DeploymentError, WebserviceError
 from dockyard.ops import keys, records, services
-from dockyard.targets.base import (
-    CRASH_LOOP,
-    FAILED,
-    HEALTHY,
-    STOPPED,
-    TRANSITIONING,
-    UNHEALTHY,
-    TargetStatus,
-)
+from dockyard.targets.base import HEALTHY, TRANSITIONING, TargetStatus
 from dockyard.webservice import next_steps, scoring_client
 from dockyard.webservice.config import config_from_record
 from dockyard.webservice.deployment import (
@@ -37,20 +27,17 @@ from dockyard.webservice.deployment import (
     settings_of,
     update_plan,
 )
-from dockyard.webservice.progress import OperationProgress
 from dockyard.webservice.service_logs import (
     REQUEST_LOG_SEARCH_LINES,
     follow,
     request_lines,
 )
+from dockyard.webservice.waiting import wait_until_healthy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from dockyard.workspace import Workspace
-
-#: wait_for_deployment gives up on a crash-looping service after this many restarts.
-CRASH_RESTARTS_BEFORE_RAISING = 2
 
 
 class Webservice:
@@ -183,7 +170,7 @@ class Webservice:
                     f"{request_id} (searched the last {REQUEST_LOG_SEARCH_LINES} lines; the id is "
                     "the x-request-id header of the answer, and WebserviceException.request_id)\n"
                 )
-        failure = self._failure_before_start()
+        failure = next_steps.failure_before_start(self)
         if failure and failure.splitlines()[0] not in text:
             text += failure
         return text
@@ -197,9 +184,6 @@ class Webservice:
         """The last ``num_lines`` lines of the target's log of this service."""
         return services.logs(self.workspace, self._record, num_lines)
 
-    def _failure_before_start(self) -> str:
-        return next_steps.failure_before_start(self)
-
     # --- waiting --------------------------------------------------------------------------------
     def wait_for_deployment(
         self, show_output: bool = False, timeout_sec: float | None = None
@@ -211,42 +195,10 @@ class Webservice:
         crash-looping service raises after about two restarts (not after an ever-growing
         back-off) with the traceback.
         """
-        deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
-        progress = OperationProgress(self) if show_output else None
-        while True:
-            status = self._refresh()
-            if progress is not None:
-                progress.show(status)
-            if status.state == HEALTHY:
-                if show_output:
-                    print(f"{self.name}: Healthy at {self.scoring_uri}", file=sys.stderr)
-                return
-            if status.state in (FAILED, STOPPED):
-                raise self._failure(status, "deployment failed")
-            if status.state == CRASH_LOOP and status.restart_count >= CRASH_RESTARTS_BEFORE_RAISING:
-                raise self._failure(
-                    status, "the service keeps crashing while starting (CrashLoopBackOff)"
-                )
-            if status.state == UNHEALTHY and status.error and "supervisor" in status.error:
-                raise self._failure(status, "the service is not running")
-            if deadline is not None and time.monotonic() > deadline:
-                raise DeploymentError(
-                    f"Service {self.name!r} is still {status.state} after {timeout_sec:g} s",
-                    step="readiness",
-                    log_tail=self.get_logs(num_lines=40),
-                    hint="init() may be slow: wait longer (service.wait_for_deployment("
-                    "timeout_sec=...)), or find where it is stuck in service.get_logs()",
-                )
-            time.sleep(0.1)
-
-    def _failure(self, status: TargetStatus, what: str) -> DeploymentError:
-        return next_steps.failure(self, status, what)
+        wait_until_healthy(self, show_output, timeout_sec)
 
     def _next_step(self, status: TargetStatus) -> str:
         return next_steps.next_step(self, status)
-
-    def _redeploy_hint(self) -> str:
-        return next_steps.redeploy_hint(self)
 
     # --- calling --------------------------------------------------------------------------------
     def run(self, input_data: Any) -> Any:
