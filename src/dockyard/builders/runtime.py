@@ -119,11 +119,14 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def build_server_wheel(dest_dir: Path) -> Path:
+def build_server_wheel(dest_dir: Path, with_requirements: bool = True) -> Path:
     """Write the server-runtime wheel into ``dest_dir`` and return its path.
 
     Reproducible (sorted entries, fixed timestamps): the same sources give the same bytes, so an
     image layer that installs it stays cached. An existing wheel of the same name is reused.
+    ``with_requirements=False`` leaves out its dependencies (for hosts that already have an
+    HTTP stack, such as Ray Serve's replicas: installing uvicorn beside Ray's would shadow it);
+    keep such wheels in a folder of their own.
     """
     version = wheel_version()
     dist = SERVER_DISTRIBUTION.replace("-", "_")
@@ -138,7 +141,7 @@ def build_server_wheel(dest_dir: Path) -> Path:
         f"Version: {version}",
         "Summary: dockyard's scoring-server runtime (the server part of dockyard only)",
         "Requires-Python: >=3.11",
-        *(f"Requires-Dist: {req}" for req in server_requirements()),
+        *(f"Requires-Dist: {req}" for req in (server_requirements() if with_requirements else [])),
     ]
     wheel = ["Wheel-Version: 1.0", "Generator: dockyard.builders.runtime", "Root-Is-Purelib: true"]
     entries = [(name, file.read_bytes()) for name, file in server_files()]

@@ -8,12 +8,16 @@ This is where a :class:`~dockyard.ops.specs.ServicePlan` becomes a
 
 from __future__ import annotations
 
+import dataclasses
+import platform
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from dockyard.builders.app_root import lay_out
+from dockyard.builders.portable import frozen_requirements, server_wheel
 from dockyard.errors import DeploymentError, DockyardError, StepError, ValidationError
 from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSettings
 from dockyard.server import contract
@@ -54,8 +58,14 @@ def local_release(
     service_dir: Path,
     workspace_path: Path,
     progress: Progress,
+    portable: bool = False,
 ) -> ServiceSpec:
-    """Environment and app-root layout: everything before a local target starts anything."""
+    """Environment and app-root layout: everything before a local target starts anything.
+
+    ``portable``: the target runs the service on other machines, so the environment (built here
+    all the same, as the local target would run it) also goes as exact pins, with the server
+    runtime as a wheel (:mod:`dockyard.builders.portable`).
+    """
     if plan.entry_script is None:
         raise ValidationError(
             "An InferenceConfig is needed to deploy: it names the entry script (score.py)",
@@ -85,7 +95,30 @@ def local_release(
         f"{report.copied} copied)"
     )
     env = {**plan.environment_variables, **server_env(settings, name), **app_root.environment()}
-    return _spec(name, settings, service_dir, env, app_root=app_root.path, argv=tuple(argv))
+    spec = _spec(name, settings, service_dir, env, app_root=app_root.path, argv=tuple(argv))
+    if not portable:
+        return spec
+    return dataclasses.replace(spec, **_portable_environment(argv, workspace_path, progress))
+
+
+def _portable_environment(
+    argv: list[str], workspace_path: Path, progress: Progress
+) -> dict[str, Any]:
+    """The environment of ``argv``'s interpreter as exact pins, its Python and the server wheel
+    (no pins: the engine's own Python, as a local service without an environment)."""
+    python = argv[0]
+    pins = [] if python == sys.executable else frozen_requirements(python)
+    wheel = server_wheel(layout.environments_cache(workspace_path) / "wheels")
+    progress(
+        f"environment: shipped as {len(pins)} exact pin(s) and the server wheel {wheel.name}"
+        if pins
+        else f"environment: none given; replicas use the cluster's own Python (server wheel {wheel.name})"
+    )
+    return {
+        "requirements": tuple(pins),
+        "python_version": platform.python_version(),
+        "server_wheel": wheel,
+    }
 
 
 def image_release(
@@ -127,6 +160,8 @@ def _spec(
         cpu_cores=settings.cpu_cores,
         memory_gb=settings.memory_gb,
         labels=dict(labels or {}),
+        config=dict(settings.config),
+        placement=dict(settings.placement),
     )
 
 

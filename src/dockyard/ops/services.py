@@ -50,6 +50,11 @@ def needs_image(ws: Workspace, settings: ServiceSettings) -> bool:
     return target_for(settings.engine, scope_of(ws)).needs_image
 
 
+def ships_environment(ws: Workspace, settings: ServiceSettings) -> bool:
+    """Does the target of ``settings`` install the environment on other machines itself?"""
+    return target_for(settings.engine, scope_of(ws)).ships_environment
+
+
 # --- deploy ---------------------------------------------------------------------------------------
 def deploy(
     ws: Workspace, name: str, plan: ServicePlan, settings: ServiceSettings, overwrite: bool = False
@@ -108,8 +113,10 @@ def deploy(
     if spec.app_root is not None:
         prune_app_roots(service_dir, keep={spec.app_root})
     record.runtime["port"] = status.port
+    record.runtime["base_uri"] = status.base_uri
     _record_image(record, image)
-    records.save(ws, record, event=f"start: listening on 127.0.0.1:{status.port}")
+    where = status.base_uri or f"127.0.0.1:{status.port}"
+    records.save(ws, record, event=f"start: listening on {where}")
     return record
 
 
@@ -296,7 +303,12 @@ def _release(
             )
         image = plan.image(progress)
         return image_release(name, image, settings, service_dir), image
-    return local_release(name, plan, settings, service_dir, Path(ws.path), progress), None
+    return (
+        local_release(
+            name, plan, settings, service_dir, Path(ws.path), progress, target.ships_environment
+        ),
+        None,
+    )
 
 
 def _record_image(record: records.ServiceRecord, image: ImageRelease | None) -> None:

@@ -42,6 +42,9 @@ class ServiceSettings:
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
+    #: Where on its engine the service runs, for engines with several places (a Ray cluster:
+    #: ``name``, ``address``, ``serve_host``, ``serve_port``); set from the deployment target.
+    placement: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

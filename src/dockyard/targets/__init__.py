@@ -1,7 +1,8 @@
 """Targets: one module per engine behind one interface (:class:`dockyard.targets.base.Target`).
 
 * :mod:`dockyard.targets.local`: supervised processes on this machine (:mod:`.supervisor`);
-* :mod:`dockyard.targets.docker`: containers on a Docker engine (holder + server containers).
+* :mod:`dockyard.targets.docker`: containers on a Docker engine (holder + server containers);
+* :mod:`dockyard.targets.ray`: Ray Serve applications on a Ray cluster (autoscaling replicas).
 
 :func:`target_for` is the only place that maps an engine's name to its class. Adding an engine is
 one module here (its class, its client and its error translation) and its tests.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dockyard.targets.base import Target
 
-ENGINES = ("local", "docker")
+ENGINES = ("local", "docker", "ray")
 
 
 def target_for(engine: str, scope: str = "") -> Target:
@@ -28,11 +29,16 @@ def target_for(engine: str, scope: str = "") -> Target:
         from dockyard.targets.docker import DockerTarget  # the Docker SDK only when used
 
         return DockerTarget(scope)
+    if engine == "ray":
+        from dockyard.targets.ray import RayTarget  # Ray's client only when used
+
+        return RayTarget(scope)
     from dockyard.errors import ValidationError  # importing the supervisor's package stays minimal
 
     raise ValidationError(
         f"No target named {engine!r} in this dockyard (known: {', '.join(ENGINES)})",
-        hint="deploy on this machine (local) or in Docker (a container configuration) instead",
+        hint="deploy on this machine (local), in Docker (a container configuration) or on a Ray "
+        "cluster (a cluster configuration) instead",
     )
 
 

@@ -7,7 +7,8 @@ it a :class:`ServiceSpec` (one version of a service, ready to run) and reads bac
 :class:`Target`, with the same signatures (a test checks it), so the flow never asks which engine
 it talks to; what differs between engines is said by two class attributes: ``needs_image`` (the
 flow builds or reuses a container image for it, else a virtual environment and an app root on
-this machine) and ``supports_reload``.
+this machine), ``ships_environment`` (it runs elsewhere: the environment goes as exact pins and
+the server wheel) and ``supports_reload``.
 
 :class:`DeploymentSpec` is the local target's own record of a version (what its supervisor reads).
 """
@@ -83,6 +84,9 @@ class TargetStatus:
     generation: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    #: Where the service answers when it is not ``http://127.0.0.1:<port>`` (a cluster's proxy
+    #: and route prefix): ``scoring_uri`` is ``base_uri + "/score"``.
+    base_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,16 @@ class ServiceSpec:
     cpu_cores: float | None = None
     memory_gb: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    #: For targets that install the environment on other machines (``ships_environment``): the
+    #: environment's exact pins (``name==version``, empty: the engine's own Python), its Python
+    #: version, and the server-runtime wheel.
+    requirements: tuple[str, ...] = ()
+    python_version: str | None = None
+    server_wheel: Path | None = None
+    #: The deployment configuration as recorded (Azure's names), for engines that map it onto
+    #: their own settings (replicas, autoscaling), and where it runs (a cluster's address).
+    config: dict[str, Any] = field(default_factory=dict)
+    placement: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,6 +144,9 @@ class Target(Protocol):
     kind: ClassVar[str]
     needs_image: ClassVar[bool]
     supports_reload: ClassVar[bool]
+    #: The service runs on other machines: the flow hands over the environment as exact pins and
+    #: the server wheel (``ServiceSpec.requirements``/``server_wheel``), not a local interpreter.
+    ships_environment: ClassVar[bool]
 
     def __init__(self, scope: str) -> None: ...
 

@@ -91,6 +91,7 @@ class DockerTarget:
     kind: ClassVar[str] = "docker"
     needs_image: ClassVar[bool] = True
     supports_reload: ClassVar[bool] = True
+    ships_environment: ClassVar[bool] = False
 
     def __init__(self, scope: str = "", client: Any = None) -> None:
         self.scope = scope or "local"  # container names: dockyard-<scope>-<service>

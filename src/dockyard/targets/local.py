@@ -80,6 +80,7 @@ class LocalTarget:
     kind: ClassVar[str] = "local"
     needs_image: ClassVar[bool] = False
     supports_reload: ClassVar[bool] = True
+    ships_environment: ClassVar[bool] = False
 
     def __init__(self, scope: str = "") -> None:
         self.scope = scope  # unused: a port or a folder identifies a local service

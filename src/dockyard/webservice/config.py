@@ -14,12 +14,13 @@ import math
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dockyard.errors import SpecError
 from dockyard.errors import ValidationError as DockyardValidationError
 from dockyard.ops.specs import ServiceSettings
 from dockyard.server import contract
+from dockyard.targets.ray_options import NOT_MAPPED
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ class DeploymentConfig(BaseModel):
     compute_type: ClassVar[str] = "Local"
     #: The engine that runs it (a name for :func:`dockyard.targets.target_for`).
     default_engine: ClassVar[str] = "local"
+    #: The service runs on a compute target (a cluster) that the deploy call resolves.
+    runs_on_cluster: ClassVar[bool] = False
+
+    def config_target_name(self) -> str | None:
+        """The compute target named in the configuration itself (cluster configs)."""
+        return getattr(self, "compute_target_name", None)
 
     @property
     def engine(self) -> str:
@@ -125,24 +132,44 @@ class ContainerDeploymentConfig(DeploymentConfig):
 
 
 class ClusterDeploymentConfig(DeploymentConfig):
-    """Autoscaling replicas on a Ray cluster (Azure Kubernetes Service's analog)."""
+    """Autoscaling replicas on a Ray cluster (Azure Kubernetes Service's analog).
+
+    Azure's parameters and defaults; how each becomes a Ray Serve setting is in
+    :mod:`dockyard.targets.ray_options` and docs/cluster.md. Those with no meaning on Ray are
+    accepted and said once (:data:`dockyard.targets.ray_options.NOT_MAPPED`).
+    """
 
     target: Target = "cluster"
     compute_type: ClassVar[str] = "AKS"
     default_engine: ClassVar[str] = "ray"
+    #: The service runs on a compute target (a Ray cluster) that the deploy call resolves.
+    runs_on_cluster: ClassVar[bool] = True
     auth_enabled: bool = True
     token_auth_enabled: bool = False
     cpu_cores: float = Field(default=0.1, gt=0)
-    memory_gb: float = Field(default=0.5, gt=0)
-    autoscale_enabled: bool = True
+    memory_gb: float = Field(default=0.5, ge=0)
+    cpu_cores_limit: float | None = Field(default=None, gt=0)
+    memory_gb_limit: float | None = Field(default=None, gt=0)
+    gpu_cores: float = Field(default=0, ge=0)
+    #: None: on unless ``num_replicas`` fixes the count (Azure's rule).
+    autoscale_enabled: bool | None = None
     autoscale_min_replicas: int = Field(default=1, ge=0)
     autoscale_max_replicas: int = Field(default=10, ge=1)
     autoscale_refresh_seconds: float = Field(default=1, gt=0)
     autoscale_target_utilization: int = Field(default=70, gt=0, le=100)
+    #: dockyard's own: how long load must stay low before replicas are removed (seconds).
+    autoscale_downscale_delay_seconds: float = Field(default=60, ge=0)
     num_replicas: int | None = Field(default=None, ge=1)
     scoring_timeout_ms: int = Field(default=60_000, gt=0)
     max_request_wait_time: int | None = Field(default=500, ge=0)
-    address: str | None = None
+    period_seconds: int = Field(default=10, gt=0)
+    initial_delay_seconds: int = Field(default=310, ge=0)
+    timeout_seconds: int = Field(default=2, gt=0)
+    success_threshold: int = Field(default=1, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+    namespace: str | None = None
+    #: The compute target's name, when deployed with ``deployment_target=`` (recorded).
+    compute_target_name: str | None = None
 
     @field_validator("autoscale_max_replicas")
     @classmethod
@@ -153,6 +180,32 @@ class ClusterDeploymentConfig(DeploymentConfig):
                 f"autoscale_max_replicas ({value}) is below autoscale_min_replicas ({low}); raise the maximum"
             )
         return value
+
+    @model_validator(mode="after")
+    def _azure_rules(self) -> ClusterDeploymentConfig:
+        if self.auth_enabled and self.token_auth_enabled:
+            raise ValueError(
+                "auth_enabled and token_auth_enabled cannot both be True (as in Azure): "
+                "pass auth_enabled=False to use tokens"
+            )
+        if self.autoscale_enabled and self.num_replicas:
+            raise ValueError(
+                "num_replicas fixes the replica count, so autoscale_enabled=True contradicts it: "
+                "drop num_replicas, or pass autoscale_enabled=False"
+            )
+        return self
+
+    @property
+    def autoscaling(self) -> bool:
+        """Does the service autoscale (Azure's default: yes unless num_replicas is set)?"""
+        if self.autoscale_enabled is None:
+            return self.num_replicas is None
+        return self.autoscale_enabled
+
+    def serialize(self) -> dict[str, Any]:
+        data = super().serialize()
+        data["autoscale_enabled"] = self.autoscaling
+        return data
 
 
 _IGNORED = {
@@ -189,7 +242,7 @@ def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig
     """Make a config from Azure-style keyword arguments: None means "the default"."""
     values = {}
     for key, value in kwargs.items():
-        if key in _IGNORED:
+        if key in _IGNORED and key not in cls.model_fields:
             if value is not None:
                 log.debug(
                     "deploy_configuration: %s=%r is a cloud-only setting; ignored", key, value
@@ -198,7 +251,7 @@ def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig
         if value is not None:
             values[key] = value
     try:
-        return cls(**values)
+        config = cls(**values)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
@@ -208,6 +261,23 @@ def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig
             f"Invalid deployment configuration ({cls.__name__}): {problems}",
             hint="fix the named argument; see docs/deploy.md for every setting and its range",
         ) from None
+    if isinstance(config, ClusterDeploymentConfig):
+        _say_not_mapped(values)
+    return config
+
+
+_SAID: set[str] = set()
+
+
+def _say_not_mapped(values: dict[str, Any]) -> None:
+    """Azure parameters a Ray cluster has no use for are accepted; each is said once."""
+    for key in sorted(values):
+        reason = NOT_MAPPED.get(key)
+        if reason and key not in _SAID:
+            _SAID.add(key)
+            log.warning(
+                "deploy_configuration: %s=%r has no meaning on Ray: %s", key, values[key], reason
+            )
 
 
 # v1's deploymentconfig.json (camelCase) -> our names

@@ -12,10 +12,13 @@ user objects (``Model.deploy``, ``Webservice.deploy_from_*``) hand back the ``We
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.assets.image_config import image_plan
+from dockyard.assets.inference import InferenceConfig
 from dockyard.errors import DeploymentError, ValidationError
 from dockyard.ops import images, services
 from dockyard.ops import models as model_specs
@@ -41,9 +44,10 @@ def deploy(
     inference_config: Any = None,
     deployment_config: DeploymentConfig | None = None,
     overwrite: bool = False,
+    deployment_target: Any = None,
 ) -> ServiceRecord:
     """``Model.deploy``: run ``models`` with ``inference_config`` as service ``name``."""
-    settings = settings_of(deployment_config or LocalDeploymentConfig())
+    settings = settings_of(deployment_config or LocalDeploymentConfig(), ws, deployment_target)
     models = list(models or [])
     plan = plan_of(ws, name, models, inference_config, services.needs_image(ws, settings))
     try:
@@ -62,15 +66,22 @@ def deploy_from_image(
     image: Image,
     deployment_config: DeploymentConfig | None = None,
     overwrite: bool = False,
+    deployment_target: Any = None,
 ) -> ServiceRecord:
-    """``Webservice.deploy_from_image``: run a built image as service ``name``."""
-    settings = settings_of(deployment_config or ContainerDeploymentConfig())
+    """``Webservice.deploy_from_image``: run a built image as service ``name``.
+
+    On a target that runs environments rather than images (a Ray cluster), the image's own
+    models, script and environment are deployed: the same content the image was built from."""
+    settings = settings_of(deployment_config or ContainerDeploymentConfig(), ws, deployment_target)
     if not services.needs_image(ws, settings):
-        raise ValidationError(
-            "deploy_from_image runs images in Docker: use AciWebservice.deploy_configuration(...) "
-            "or LocalWebservice.deploy_configuration(docker=True)",
-            hint="for a local process service, use Model.deploy with an InferenceConfig",
-        )
+        if not services.ships_environment(ws, settings):
+            raise ValidationError(
+                "deploy_from_image runs images in Docker: use AciWebservice.deploy_configuration(...) "
+                "or LocalWebservice.deploy_configuration(docker=True)",
+                hint="for a local process service, use Model.deploy with an InferenceConfig",
+            )
+        plan = image_content_plan(ws, name, image)
+        return services.deploy(ws, name, plan, settings, overwrite=overwrite)
     plan = image_service_plan(ws, image, "deploy")
     return services.deploy(ws, name, plan, settings, overwrite=overwrite)
 
@@ -112,13 +123,51 @@ def reload_plan(service: Webservice, settings: ServiceSettings) -> ServicePlan:
     )  # fmt: skip
 
 
-def settings_of(config: Any) -> ServiceSettings:
+def settings_of(
+    config: Any, ws: Workspace | None = None, deployment_target: Any = None
+) -> ServiceSettings:
+    """The plain settings of ``config``; for a cluster configuration, with the place it runs:
+    ``deployment_target`` (a ComputeTarget or its name), else the workspace's cluster target
+    (:func:`dockyard.ops.computes.resolve` says when it starts a local one)."""
     if not isinstance(config, DeploymentConfig):
         raise ValidationError(
             f"deployment_config must come from a deploy_configuration() call, not {type(config).__name__}",
             hint="LocalWebservice.deploy_configuration(port=8890)",
         )
-    return config.to_settings()
+    if deployment_target is not None and not config.runs_on_cluster:
+        raise ValidationError(
+            f"deployment_target is for cluster services; {type(config).__name__} does not run "
+            "on a cluster",
+            hint="use AksWebservice.deploy_configuration(...) with deployment_target, or drop it",
+        )
+    settings = config.to_settings()
+    if ws is None or not config.runs_on_cluster:
+        return settings
+    from dockyard.ops import computes  # compute targets (and Ray's tools): cluster services only
+
+    named = getattr(deployment_target, "name", deployment_target) or config.config_target_name()
+    cluster = computes.resolve(ws, named, _say)
+    place = {
+        "name": cluster.name,
+        "address": cluster.address,
+        "serve_host": cluster.serve_host,
+        "serve_port": cluster.serve_port,
+        "dashboard_url": getattr(cluster, "dashboard_url", None),
+    }
+    recorded = {**settings.config, "compute_target_name": cluster.name}
+    return dataclasses.replace(settings, placement=place, config=recorded)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def image_content_plan(ws: Workspace, name: str, image: Image) -> ServicePlan:
+    """The models, script and environment an image was built from, as a plan for a target that
+    installs environments itself."""
+    record = images.require_succeeded(ws, image._record, "deploy")
+    inference = InferenceConfig.deserialize(ws, dict(record.spec.get("inference") or {}))
+    return plan_of(ws, name, list(record.model_ids), inference, False)
 
 
 def plan_of(

@@ -1,0 +1,134 @@
+"""Azure's deployment parameters as Ray Serve deployment options (pure data, no Ray import).
+
+:func:`deployment_options` is the one place where ``AksWebservice.deploy_configuration(...)``
+becomes the keyword arguments of ``serve.deployment(...).options(...)``; ``docs/cluster.md``
+has the same mapping as a table (a test keeps the two in step). Facts it relies on were checked
+in Ray 2.60's own source (``ray/serve/config.py``, ``ray/serve/_private/config.py``):
+
+* ``AutoscalingConfig``'s defaults react in tens of seconds (metrics every 10 s over 30 s, 30 s
+  before scaling up, 600 s before scaling down); Azure's router reacts in about a second. The
+  replicas push their numbers every ``metrics_interval_s``, and ``look_back_period_s`` must exceed
+  it, so both follow ``autoscale_refresh_seconds`` and scaling up starts without delay.
+* ``target_ongoing_requests`` is Azure's utilisation rule in Ray's terms: a replica is "full" at
+  ``replica_max_concurrent_requests`` requests, and the autoscaler keeps it at the target
+  utilisation of that.
+* Requests wait for a free slot *inside* the replica, where the scoring server already bounds the
+  wait by ``max_request_wait_time`` and answers 503 with ``Retry-After`` (Ray has no time bound on
+  its own queue). So a replica admits a few more requests than it runs at once
+  (``max_ongoing_requests``), and Ray's own queue in front of the replicas is bounded too
+  (``max_queued_requests``; Ray's default, -1, is unbounded) and answers 503 with ``Retry-After``
+  when full (``BackpressureConfig``).
+* ``max_surge_percent=100``: during a code update, old replicas serve until their replacements are
+  ready (Ray's default stops them first).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+GIB = 1024**3
+#: How many requests a replica admits per request it runs at once (the rest wait in its limiter).
+ADMIT_FACTOR = 4
+#: ``Retry-After`` (seconds) of a 503 from Ray's queue in front of the replicas.
+RETRY_AFTER_S = 1
+#: Health checks get at least this long: a replica busy with run() on its event loop answers late.
+MIN_HEALTH_TIMEOUT_S = 10.0
+#: Scaling down waits this long by default (Azure's autoscaler takes about a minute).
+DEFAULT_DOWNSCALE_DELAY_S = 60.0
+
+#: Azure parameters that have no meaning on Ray, and what dockyard does instead.
+NOT_MAPPED = {
+    "cpu_cores_limit": "Ray reserves CPUs (cpu_cores) but sets no hard limit",
+    "memory_gb_limit": "Ray reserves memory (memory_gb) but sets no hard limit; its memory "
+    "monitor stops a worker when the node runs out",
+    "initial_delay_seconds": "a replica counts as started once init() has returned; health "
+    "checks begin after that",
+    "success_threshold": "one good health check marks a replica healthy",
+    "failure_threshold": "Ray replaces a replica after 3 failed health checks in a row",
+    "timeout_seconds": f"health checks time out after at least {MIN_HEALTH_TIMEOUT_S:g} s "
+    "(a replica busy in run() answers late)",
+    "namespace": "services are Serve applications named after the workspace and the service",
+}
+
+
+def deployment_options(config: dict[str, Any]) -> dict[str, Any]:
+    """``serve.deployment`` options for a ``ClusterDeploymentConfig`` given as its dict."""
+    concurrency = int(config.get("replica_max_concurrent_requests") or 1)
+    admit = concurrency * ADMIT_FACTOR
+    actor: dict[str, Any] = {"num_cpus": float(config.get("cpu_cores") or 0.1)}
+    if config.get("memory_gb"):
+        actor["memory"] = int(float(config["memory_gb"]) * GIB)
+    if config.get("gpu_cores"):
+        actor["num_gpus"] = float(config["gpu_cores"])
+    options: dict[str, Any] = {
+        "ray_actor_options": actor,
+        "max_ongoing_requests": admit,
+        "max_queued_requests": admit * max(1, _max_replicas(config)),
+        "health_check_period_s": float(config.get("period_seconds") or 10),
+        "health_check_timeout_s": max(
+            MIN_HEALTH_TIMEOUT_S, float(config.get("timeout_seconds") or 2)
+        ),
+        "graceful_shutdown_timeout_s": min(
+            20.0, int(config.get("scoring_timeout_ms") or 60000) / 1000
+        ),
+        "graceful_shutdown_wait_loop_s": 0.5,
+        "max_surge_percent": 100,
+    }
+    if config.get("num_replicas") or not config.get("autoscale_enabled", True):
+        options["num_replicas"] = int(
+            config.get("num_replicas") or config.get("autoscale_min_replicas") or 1
+        )
+    else:
+        options["autoscaling_config"] = autoscaling(config)
+    return options
+
+
+def autoscaling(config: dict[str, Any]) -> dict[str, Any]:
+    """Ray's ``AutoscalingConfig`` for Azure's autoscale settings."""
+    concurrency = int(config.get("replica_max_concurrent_requests") or 1)
+    utilization = float(config.get("autoscale_target_utilization") or 70) / 100
+    refresh = float(config.get("autoscale_refresh_seconds") or 1)
+    interval = max(0.1, refresh / 2)
+    low = int(config.get("autoscale_min_replicas", 1))
+    return {
+        "min_replicas": low,
+        "initial_replicas": max(1, low),
+        "max_replicas": int(config.get("autoscale_max_replicas") or 10),
+        "target_ongoing_requests": round(concurrency * utilization, 3),
+        "metrics_interval_s": interval,
+        "look_back_period_s": max(refresh, interval * 2),
+        "upscale_delay_s": 0.0,
+        "downscale_delay_s": float(
+            config.get("autoscale_downscale_delay_seconds") or DEFAULT_DOWNSCALE_DELAY_S
+        ),
+    }
+
+
+def expected_replicas(config: dict[str, Any]) -> int:
+    """Replicas a new version must have running before it counts as started."""
+    if config.get("num_replicas") or not config.get("autoscale_enabled", True):
+        return int(config.get("num_replicas") or config.get("autoscale_min_replicas") or 1)
+    return max(1, int(config.get("autoscale_min_replicas", 1)))
+
+
+def _max_replicas(config: dict[str, Any]) -> int:
+    if config.get("num_replicas"):
+        return int(config["num_replicas"])
+    return int(config.get("autoscale_max_replicas") or 10)
+
+
+def scaling_summary(config: dict[str, Any]) -> str:
+    """One line for the deploy log: how the service scales."""
+    options = deployment_options(config)
+    if "num_replicas" in options:
+        return f"{options['num_replicas']} replica(s), autoscaling off"
+    a = options["autoscaling_config"]
+    return (
+        f"{a['min_replicas']}-{a['max_replicas']} replicas, scaling at "
+        f"{a['target_ongoing_requests']} ongoing request(s) per replica "
+        f"(utilisation {config.get('autoscale_target_utilization', 70)}% of "
+        f"{config.get('replica_max_concurrent_requests', 1)}), "
+        f"metrics every {a['metrics_interval_s']} s, down after {a['downscale_delay_s']:g} s; "
+        f"{math.ceil(options['max_ongoing_requests'])} admitted per replica"
+    )
