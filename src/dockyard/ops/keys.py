@@ -8,9 +8,11 @@ service's keys.
 from __future__ import annotations
 
 import secrets
+import time
 from typing import TYPE_CHECKING
 
 from dockyard.errors import ValidationError
+from dockyard.server.auth import make_token
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -71,3 +73,17 @@ def forget(ws: Workspace, service: str) -> None:
     for name in _secret_names(service):
         if name in existing:
             vault.delete_secret(name)
+
+
+#: Lifetime of an access token (Azure's AKS tokens live about an hour) and when to renew it.
+TOKEN_LIFETIME_S = 3600
+TOKEN_REFRESH_S = 1800
+
+
+def access_token(ws: Workspace, service: str, now: float | None = None) -> tuple[str, int, int]:
+    """A token for ``service`` (token auth): ``(token, expiry_on, refresh_after)`` in epoch
+    seconds. It is signed with the service's primary key, so regenerating that key revokes it."""
+    issued = int(time.time() if now is None else now)
+    primary, _secondary = get(ws, service)
+    expiry = issued + TOKEN_LIFETIME_S
+    return make_token(primary, service, expiry), expiry, issued + TOKEN_REFRESH_S

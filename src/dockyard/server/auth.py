@@ -6,10 +6,19 @@ server's user. The file is re-read when its modification time or size changes (c
 every 0.2 s), so ``service.regen_key()`` takes effect without a restart. Both keys are compared
 in constant time. A file that becomes unreadable or invalid keeps the last good keys and is
 logged. Liveness, readiness and ``/swagger.json`` stay open; ``/score`` needs a key.
+
+Token auth (Azure's ``token_auth_enabled``, cluster services): the server then accepts no key,
+only ``Bearer <token>`` where the token is ``<payload>.<signature>`` (both base64url): the payload
+is JSON ``{"svc": <service name>, "exp": <expiry, epoch seconds>}`` and the signature its
+HMAC-SHA256 under one of the service's keys (:func:`make_token`; ``service.get_access_token()``
+makes them). A token is refused after its expiry, for another service, or once the key that
+signed it has been regenerated.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -50,11 +59,29 @@ def read_keys(path: str) -> tuple[bytes, ...]:
     return keys
 
 
-class KeyAuth:
-    """Checks ``Authorization`` header values against the keys file, following rotations."""
+def make_token(key: str, service: str, expiry: int) -> str:
+    """A token for ``service`` valid until ``expiry`` (epoch seconds), signed with ``key``."""
+    payload = _b64(json.dumps({"svc": service, "exp": int(expiry)}, separators=(",", ":")).encode())
+    return f"{payload}.{_b64(_sign(key.encode(), payload.encode()))}"
 
-    def __init__(self, path: str) -> None:
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _sign(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+class KeyAuth:
+    """Checks ``Authorization`` header values against the keys file, following rotations.
+
+    With ``token_service`` set, it accepts tokens for that service instead of keys (see the
+    module docstring)."""
+
+    def __init__(self, path: str, token_service: str | None = None) -> None:
         self.path = path
+        self.token_service = token_service
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
         self._keys: tuple[bytes, ...] = ()
@@ -101,7 +128,29 @@ class KeyAuth:
         if scheme.lower() != b"bearer":
             return False
         token = token.strip()
+        if self.token_service is not None:
+            return self._check_token(token)
         ok = False
         for key in self._keys:
             ok |= hmac.compare_digest(token, key)
         return ok
+
+    def _check_token(self, token: bytes) -> bool:
+        payload, _, signature = token.partition(b".")
+        if not payload or not signature:
+            return False
+        ok = False
+        for key in self._keys:
+            ok |= hmac.compare_digest(signature, _b64(_sign(key, payload)).encode())
+        if not ok:
+            return False
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+        except ValueError:
+            return False
+        return (
+            isinstance(claims, dict)
+            and claims.get("svc") == self.token_service
+            and isinstance(claims.get("exp"), int)
+            and claims["exp"] > time.time()
+        )

@@ -28,6 +28,8 @@ DEBUG_PORT_ENV = "AZUREML_DEBUG_PORT"
 # --- dockyard's own settings ------------------------------------------------------------------
 #: A JSON file ``{"primaryKey": ..., "secondaryKey": ...}``: key auth is on when it is set.
 KEYS_FILE_ENV = "DOCKYARD_KEYS_FILE"
+#: ``token``: accept only tokens signed with the keys (Azure's ``token_auth_enabled``), not keys.
+AUTH_MODE_ENV = "DOCKYARD_AUTH_MODE"
 MAX_CONCURRENT_REQUESTS_ENV = "DOCKYARD_MAX_CONCURRENT_REQUESTS"
 MAX_REQUEST_WAIT_TIME_ENV = "DOCKYARD_MAX_REQUEST_WAIT_TIME_MS"
 #: Error details (exception, traceback) in 500 answers.

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dockyard import __version__
+from dockyard.server import contract
 from dockyard.server.command_line import build_parser
 from dockyard.server.config_file import find_config_file, read_config_file
 from dockyard.server.conversions import SettingsError, as_bool, as_float, as_int
@@ -85,6 +86,8 @@ class Settings:
     max_request_wait_time_ms: int = DEFAULT_MAX_REQUEST_WAIT_TIME_MS
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
     keys_file: str | None = None
+    #: With key auth on: accept tokens for this service instead of keys (token auth).
+    token_auth: bool = False
     inline_mode: str = "auto"
     startup_timeout_s: float | None = None
     #: DOCKYARD_STARTUP_REQUEST_WAIT_S: how long a request sent while init() runs waits for it
@@ -306,7 +309,11 @@ def load_settings(
         else DEFAULT_STARTUP_REQUEST_WAIT_S
     )
 
-    keys_file = args.keys_file or env.get("DOCKYARD_KEYS_FILE") or None
+    auth_mode = (env.get(contract.AUTH_MODE_ENV) or "key").strip().lower()
+    if auth_mode not in ("key", "token"):
+        raise SettingsError(f"{contract.AUTH_MODE_ENV}={auth_mode!r}: use key or token")
+    token_auth = auth_mode == "token"
+    keys_file = args.keys_file or env.get(contract.KEYS_FILE_ENV) or None
     if keys_file:
         keys_file = os.path.abspath(keys_file)
         if not os.path.isfile(keys_file):
@@ -370,6 +377,7 @@ def load_settings(
         max_request_wait_time_ms=max_wait,
         max_request_body_bytes=max_body,
         keys_file=keys_file,
+        token_auth=token_auth,
         inline_mode=inline_mode,
         startup_timeout_s=startup_timeout_s,
         startup_request_wait_s=startup_request_wait_s,

@@ -74,6 +74,7 @@ def deployment_options(config: dict[str, Any]) -> dict[str, Any]:
         ),
         "graceful_shutdown_wait_loop_s": 0.5,
         "max_surge_percent": 100,
+        "backpressure_config": {"status_code": 503, "retry_after_s": RETRY_AFTER_S},
     }
     if config.get("num_replicas") or not config.get("autoscale_enabled", True):
         options["num_replicas"] = int(

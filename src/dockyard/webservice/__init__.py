@@ -4,7 +4,8 @@
   plain by ``to_settings()`` for the deploy flow;
 * ``base.py``: ``Webservice``, what every service offers (run, logs, keys, state, the lifecycle
   calls, each one call of :mod:`dockyard.ops.services`);
-* ``local.py``, ``container.py``: ``LocalWebservice`` and ``ContainerWebservice``/``AciWebservice``
+* ``local.py``, ``container.py``, ``cluster.py``: ``LocalWebservice``,
+  ``ContainerWebservice``/``AciWebservice`` and ``ClusterWebservice``/``AksWebservice``
   (Azure's ``deploy_configuration`` for each target); imported here so that
   ``Webservice(ws, name)`` can return the class of the engine a service runs on;
 * ``deployment.py``: ``Model.deploy`` and ``Webservice.deploy_from_image`` (models and an
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.ops import records
 from dockyard.webservice.base import Webservice
 from dockyard.webservice.capacity import CapacityReport, measure_capacity
+from dockyard.webservice.cluster import AksWebservice, ClusterWebservice
 from dockyard.webservice.config import config_from_file
 from dockyard.webservice.container import AciWebservice, ContainerWebservice
 from dockyard.webservice.local import LocalWebservice
@@ -52,7 +54,9 @@ def workspace_view(ws: Workspace) -> Mapping[str, Any]:
 
 __all__ = [
     "AciWebservice",
+    "AksWebservice",
     "CapacityReport",
+    "ClusterWebservice",
     "ContainerWebservice",
     "LocalWebservice",
     "Webservice",

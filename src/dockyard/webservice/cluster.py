@@ -21,10 +21,31 @@ parameters map onto Ray Serve is in docs/cluster.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from dockyard.errors import WebserviceError
+from dockyard.ops import keys
 from dockyard.webservice.base import Webservice
 from dockyard.webservice.config import ClusterDeploymentConfig, build_config
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """``service.get_access_token()``: Azure's token object (times in epoch seconds)."""
+
+    access_token: str
+    expiry_on: int
+    refresh_after: int
+    token_type: str = "Bearer"
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "accessToken": self.access_token,
+            "expiryOn": self.expiry_on,
+            "refreshAfter": self.refresh_after,
+            "tokenType": self.token_type,
+        }
 
 
 class ClusterWebservice(Webservice):
@@ -93,6 +114,21 @@ class ClusterWebservice(Webservice):
         assert isinstance(config, ClusterDeploymentConfig)
         return config
 
+    def get_access_token(self) -> AccessToken:
+        """A short-lived token for ``Authorization: Bearer <token>`` (services deployed with
+        ``token_auth_enabled=True``): valid for an hour, renew after ``refresh_after``."""
+        if not self._config_value("token_auth_enabled"):
+            raise WebserviceError(
+                f"Service {self.name!r} does not use token auth",
+                hint="its keys authenticate callers (service.get_keys()); for tokens deploy with "
+                "AksWebservice.deploy_configuration(auth_enabled=False, token_auth_enabled=True)",
+            )
+        token, expiry, refresh = keys.access_token(self.workspace, self.name)
+        return AccessToken(token, expiry, refresh)
+
+    def _config_value(self, name: str) -> Any:
+        return self._record.spec.get("config", {}).get(name)
+
     @property
     def num_replicas(self) -> int:
         """Replicas running now (Ray's count; it changes as the service autoscales)."""
@@ -100,10 +136,10 @@ class ClusterWebservice(Webservice):
 
     @property
     def compute_target_name(self) -> str | None:
-        return self._record.spec.get("config", {}).get("compute_target_name")
+        return self._config_value("compute_target_name")
 
 
 #: Azure's name for the cluster target.
 AksWebservice = ClusterWebservice
 
-__all__ = ["AksWebservice", "ClusterWebservice"]
+__all__ = ["AccessToken", "AksWebservice", "ClusterWebservice"]
