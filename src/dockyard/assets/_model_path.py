@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockyard.assets._model_lookup import registered_path
 from dockyard.errors import ModelNotFoundError, ValidationError, WorkspaceNotFoundError
 from dockyard.server import contract
 from dockyard.store import layout
-from dockyard.store.workspace_storage import WorkspaceStorage, open_configured
+from dockyard.store.workspace_storage import open_configured
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -70,15 +70,9 @@ def _in_layout(models_dir: Path, name: str, version: int | None, tried: list[Pat
     return str(entries[0])
 
 
-def resolve(
-    name: str,
-    version: int | None,
-    workspace: Workspace | None,
-    registered_path: Callable[[Workspace | WorkspaceStorage, str, int | None], str],
-) -> str:
-    """The path of model ``name``: in the deployment's layout, else ``registered_path(ws, name,
-    version)`` (``Model``'s own lookup, handed in so that this module needs no ``Model``), where
-    ``ws`` is ``workspace`` or the storage of the workspace the nearest project config names."""
+def resolve(name: str, version: int | None, workspace: Workspace | None) -> str:
+    """The path of model ``name``: in the deployment's layout, else laid out from the registry
+    of ``workspace`` or of the workspace the nearest project config names."""
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise ValidationError(f"get_model_path: version must be an int, got {version!r}.")
     tried: list[Path] = []

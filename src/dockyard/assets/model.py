@@ -3,7 +3,8 @@
 The API is Azure ML v1's ``azureml.core.Model``. Files go into the workspace's blob store first
 (streamed, deduplicated), then one short transaction records the new version, so a registration
 that dies half-way leaves no visible model. SQL lives in ``store/models.py``; file handling in
-``store/model_files.py``. ``Model.deploy`` hands over to ``Webservice.deploy_from_model`` (the web
+``store/model_files.py``; finding a version by Azure's filters and laying its files out in
+``_model_lookup.py``; ``get_model_path``'s rules in ``_model_path.py``. ``Model.deploy`` hands over to ``Webservice.deploy_from_model`` (the web
 service layer) and ``Model.package`` to the image operations; neither is imported until used.
 """
 
@@ -17,18 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.assets._model_lookup import find, lay_out, matching
 from dockyard.assets._model_path import resolve
 from dockyard.assets._model_rules import MODEL_NAME_RE, check_mapping, check_model_name
-from dockyard.assets.filters import filters, matches
 from dockyard.builders.specs import ModelFileSpec, ModelSpec
-from dockyard.errors import ModelNotFoundError, UserError, ValidationError
-from dockyard.store import layout, model_files
+from dockyard.errors import UserError, ValidationError
+from dockyard.store import model_files
 from dockyard.store import models as model_store
 
 if TYPE_CHECKING:
     from dockyard.builders.specs import ModelSpec
     from dockyard.store.models import ModelRecord as ModelRow
-    from dockyard.store.workspace_storage import WorkspaceStorage
     from dockyard.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Model:
             return  # Model(None): filled by deserialize()
         if row is None:
             assert workspace is not None
-            row = _find(workspace, name, id, tags, properties, version, model_framework)
+            row = find(workspace, name, id, tags, properties, version, model_framework)
         self._load(row)
 
     def _load(self, row: ModelRow) -> None:
@@ -151,16 +151,8 @@ class Model:
         model_framework: str | None = None,
     ) -> list[Model]:
         """Models matching every filter, by name then newest version first."""
-        tag_filter, prop_filter = filters(tags, "tags"), filters(properties, "properties")
-        rows = model_store.list_all(workspace.store, name=name, framework=model_framework)
-        result, seen = [], set()
-        for row in rows:
-            if latest and row.name in seen:
-                continue
-            if matches(row.tags or {}, tag_filter) and matches(row.properties or {}, prop_filter):
-                seen.add(row.name)
-                result.append(Model(workspace, _row=row))
-        return result
+        rows = matching(workspace, name, tags, properties, model_framework, latest)
+        return [Model(workspace, _row=row) for row in rows]
 
     @property
     def files(self) -> builtins.list[model_store.FileEntry]:
@@ -237,7 +229,7 @@ class Model:
 
     def local_path(self) -> str:
         """The registered files, laid out read-only under the workspace (``models/NAME/VERSION``)."""
-        return _lay_out(self._ws, self._require_row(), self.files)
+        return lay_out(self._ws, self._require_row(), self.files)
 
     @staticmethod
     def get_model_path(
@@ -249,7 +241,7 @@ class Model:
         ``_workspace`` (else the workspace of the nearest config file) and lays the files out
         read-only under the workspace.
         """
-        return resolve(model_name, version, _workspace, _registered_path)
+        return resolve(model_name, version, _workspace)
 
     # --- deployment ----------------------------------------------------------------------------
     def to_spec(self) -> ModelSpec:
@@ -373,65 +365,6 @@ class Model:
 
     def __hash__(self) -> int:
         return hash(self.id)
-
-
-def _registered_path(home: Workspace | WorkspaceStorage, name: str, version: int | None) -> str:
-    """Where a registered model's files are laid out read-only on this machine (``home`` is a
-    workspace, or the storage of the configured one)."""
-    check_model_name(name)
-    row = model_store.get(home.store, name, version)
-    if row is None:
-        raise _not_found(home, name, version)
-    path = _lay_out(home, row, model_store.files(home.store, row.id))
-    log.debug("get_model_path: %s:%s is at %s", row.name, row.version, path)
-    return path
-
-
-def _lay_out(
-    home: Workspace | WorkspaceStorage, row: ModelRow, files: Sequence[model_store.FileEntry]
-) -> str:
-    folder = layout.model_dir(home.path, row.name, row.version)
-    model_files.materialize(home.blobs, files, folder)
-    return str(folder / row.root)
-
-
-def _not_found(
-    home: Workspace | WorkspaceStorage, name: str, version: int | None
-) -> ModelNotFoundError:
-    known = model_store.versions(home.store, name)
-    what = f"{name}:{version}" if version is not None else name
-    detail = f"existing versions: {known}" if known else "no model of that name is registered"
-    return ModelNotFoundError(
-        f"Model {what!r} not found in workspace {home.name!r} ({detail}).",
-        hint="List models with `dockyard model list` or Model.list(ws).",
-    )
-
-
-def _find(
-    ws: Workspace, name: str | None, model_id: str | None, tags: Any, properties: Any,
-    version: int | None, framework: str | None,
-) -> ModelRow:  # fmt: skip
-    if model_id:
-        name, sep, ver = model_id.rpartition(":")
-        if not sep or not ver.isdigit():
-            raise ValidationError(
-                f"Invalid model id {model_id!r}: expected 'name:version', e.g. 'diabetes:3'.",
-            )
-        version = int(ver)
-    if not name:
-        raise ValidationError("Model() needs a name or an id ('name:version').")
-    check_model_name(name)
-    if version is not None and not tags and not properties and not framework:
-        row = model_store.get(ws.store, name, int(version))
-    else:
-        found = Model.list(
-            ws, name=name, tags=tags, properties=properties, model_framework=framework
-        )
-        found = [m for m in found if version is None or m.version == int(version)]
-        row = found[0]._row if found else None
-    if row is None:
-        raise _not_found(ws, name, version)
-    return row
 
 
 class ModelsView(Mapping[str, Model]):
