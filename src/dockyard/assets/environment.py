@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.assets import _env_format as env_format
 from dockyard.assets import _env_registry as registry
 from dockyard.assets import _specfiles as sf
 from dockyard.assets._env_parts import (
@@ -60,10 +61,6 @@ __all__ = [
     "canonical_sha256",
     "validate_name",
 ]
-
-_DEFINITION_FILE = "azureml_environment.json"
-_CONDA_FILE = "conda_dependencies.yml"
-_DOCKERFILE_FILE = "BaseDockerfile"
 
 
 class Environment:
@@ -211,40 +208,10 @@ class Environment:
             **extra,
         )
 
-    # --- serialization (azureml.core's camelCase dict, plus a "dockyard" block) ------------------
+    # --- serialization (azureml.core's camelCase dict, plus a "dockyard" block: _env_format) ----
     def serialize(self) -> dict[str, Any]:
         """A JSON-ready dict in azureml.core's environment format."""
-        conda = self.python.conda_dependencies
-        registry = self.docker.base_image_registry
-        return {
-            "name": self.name,
-            "version": self.version,
-            "environmentVariables": dict(self.environment_variables or {}),
-            "python": {
-                "userManagedDependencies": bool(self.python.user_managed_dependencies),
-                "interpreterPath": self.python.interpreter_path,
-                "condaDependenciesFile": self.python.conda_dependencies_file,
-                "baseCondaEnvironment": self.python.base_conda_environment,
-                "condaDependencies": conda.as_dict() if conda else None,
-            },
-            "docker": {
-                "enabled": bool(self.docker.enabled),
-                "baseImage": self.docker.base_image,
-                "baseDockerfile": self.docker.base_dockerfile,
-                "sharedVolumes": self.docker.shared_volumes,
-                "shmSize": self.docker.shm_size,
-                "arguments": list(self.docker.arguments or []),
-                "baseImageRegistry": {
-                    "address": registry.address,
-                    "username": registry.username,
-                },
-            },
-            "inferencingStackVersion": self.inferencing_stack_version,
-            "dockyard": {
-                "baseDir": str(conda._base_dir) if conda and conda._base_dir else None,
-                "includedFiles": dict(conda._included) if conda else {},
-            },
-        }
+        return env_format.to_dict(self)
 
     @staticmethod
     def deserialize(data: Mapping[str, Any]) -> Environment:
@@ -255,36 +222,7 @@ class Environment:
                 hint="export one with env.serialize() or env.save_to_directory()",
             )
         env = Environment(data["name"], _skip_defaults=True)
-        version = data.get("version")
-        env.version = None if version is None else str(version)
-        env.environment_variables = dict(data.get("environmentVariables") or {})
-        env.inferencing_stack_version = data.get("inferencingStackVersion")
-        python = data.get("python") or {}
-        env.python.user_managed_dependencies = bool(python.get("userManagedDependencies", False))
-        env.python.interpreter_path = python.get("interpreterPath") or "python"
-        env.python.conda_dependencies_file = python.get("condaDependenciesFile")
-        env.python.base_conda_environment = python.get("baseCondaEnvironment")
-        extra = data.get("dockyard") or {}
-        if python.get("condaDependencies") is not None:
-            conda = CondaDependencies(_underlying_structure=python["condaDependencies"])
-            base_dir = extra.get("baseDir")
-            conda._base_dir = Path(base_dir) if base_dir else None
-            conda._included = dict(extra.get("includedFiles") or {})
-            conda._frozen_includes = True
-            env.python.conda_dependencies = conda
-        docker = data.get("docker") or {}
-        env.docker.enabled = bool(docker.get("enabled", False))
-        env.docker.shared_volumes = bool(docker.get("sharedVolumes", True))
-        env.docker.shm_size = docker.get("shmSize")
-        env.docker.arguments = list(docker.get("arguments") or [])
-        registry = docker.get("baseImageRegistry") or {}
-        env.docker.base_image_registry = ContainerRegistry(
-            registry.get("address"), registry.get("username")
-        )
-        env.docker.base_image = docker.get("baseImage")
-        if docker.get("baseDockerfile"):
-            env.docker._base_dockerfile = docker["baseDockerfile"]
-            env.docker._base_image = None
+        env_format.fill(env, data)
         return env
 
     def save_to_directory(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
@@ -295,40 +233,15 @@ class Environment:
                 f"Folder {str(folder)!r} already exists.",
                 hint="pass overwrite=True or choose a new folder",
             )
-        folder.mkdir(parents=True, exist_ok=True)
-        data = self.serialize()
-        conda = self.python.conda_dependencies
-        if conda is not None:
-            conda.save(folder / _CONDA_FILE)
-            data["python"]["condaDependencies"] = None
-        if self.docker.base_dockerfile:
-            (folder / _DOCKERFILE_FILE).write_text(self.docker.base_dockerfile, encoding="utf-8")
-            data["docker"]["baseDockerfile"] = None
-        (folder / _DEFINITION_FILE).write_text(json.dumps(data, indent=4), encoding="utf-8")
+        env_format.write_folder(self, folder)
 
     @staticmethod
     def load_from_directory(path: str | os.PathLike[str]) -> Environment:
         """Read a folder written by :meth:`save_to_directory`."""
         folder = Path(path)
-        definition = folder / _DEFINITION_FILE
-        text = sf.read_text(definition, "Environment definition")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"{definition}, line {exc.lineno}: not valid JSON ({exc.msg}).",
-                hint="fix the JSON or save the environment again",
-            ) from exc
+        data = env_format.read_definition(folder)
         env = Environment.deserialize(data)
-        if (folder / _CONDA_FILE).is_file():
-            conda = CondaDependencies(folder / _CONDA_FILE)
-            extra = data.get("dockyard") or {}
-            conda._base_dir = Path(extra["baseDir"]) if extra.get("baseDir") else folder
-            conda._included = dict(extra.get("includedFiles") or {})
-            conda._frozen_includes = True
-            env.python.conda_dependencies = conda
-        if (folder / _DOCKERFILE_FILE).is_file():
-            env.docker.base_dockerfile = (folder / _DOCKERFILE_FILE).read_text(encoding="utf-8")
+        env_format.read_folder_files(env, folder, data)
         return env
 
     # --- the registry (records kept by _env_registry over dockyard.store.environments) ----------
