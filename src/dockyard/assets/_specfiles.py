@@ -1,7 +1,8 @@
-"""Reading and checking environment specification files (conda YAML, pip requirements).
+"""Checking the entries of environment specification files, and reading requirements files.
 
-This module knows the syntax of the two file formats an ``Environment`` is made from, and turns
-every mistake into a :class:`~dockyard.errors.SpecError` that names the file, the line, the
+This module knows the syntax of single conda package specs and pip lines, and of pip requirements
+files (the structure of a conda YAML file is checked by :mod:`dockyard.assets._conda_yaml`), and
+turns every mistake into a :class:`~dockyard.errors.SpecError` that names the file, the line, the
 offending text and what to do about it. It holds no state; ``CondaDependencies`` and
 ``Environment`` call it.
 
@@ -15,20 +16,14 @@ offending text and what to do about it. It holds no state; ``CondaDependencies``
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from dockyard.errors import SpecError
-
-#: Top-level keys of a conda environment file (the same set azureml.core accepts).
-CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
 
 CONDA_HINT = (
     "conda package specs look like 'numpy', 'numpy=1.15', 'numpy==1.15.4', 'numpy>=1.15,<2', "
@@ -79,127 +74,7 @@ def where(source: str, line: int | None) -> str:
     return f"{source}, line {line}" if line and not source.startswith("<") else source
 
 
-# --- YAML ---------------------------------------------------------------------------------------
-def load_conda_yaml(text: str, source: str) -> dict[str, Any]:
-    """Parse and check a conda environment file; return its content as plain dicts and lists."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        col = f", column {mark.column + 1}" if mark and not source.startswith("<") else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError(
-            f"{where(source, line)}{col}: the file is not valid YAML ({problem}).",
-            hint="fix the YAML syntax (indentation, ':' after keys, '- ' before list items) "
-            "and run the command again",
-            source=source,
-            line=line,
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{source}: the file is not valid YAML ({exc}).") from exc
-    finally:
-        loader.dispose()
-    if node is None or not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        line = node.start_mark.line + 1 if node is not None else None
-        raise SpecError(
-            f"{where(source, line)}: a conda environment file must be a YAML mapping with keys "
-            f"such as 'name', 'channels' and 'dependencies'.",
-            hint="start from 'dependencies:' followed by '  - python=3.11' and '  - pip:' lines",
-            source=source,
-        )
-    check_conda_node(node, source)
-    return data
-
-
-def check_conda_node(root: yaml.MappingNode, source: str) -> None:
-    """Check the structure of a composed conda file; errors carry the line of the bad node."""
-    for key_node, value_node in root.value:
-        key, line = key_node.value, key_node.start_mark.line + 1
-        if key not in CONDA_KEYS:
-            close = difflib.get_close_matches(str(key), CONDA_KEYS, n=1)
-            guess = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SpecError(
-                f"{where(source, line)}: unknown top-level key {key!r} in the conda environment "
-                f"file{guess}.",
-                hint=f"use only {', '.join(CONDA_KEYS)}; check the spelling and the indentation",
-                source=source,
-                line=line,
-            )
-        if key == "channels":
-            for item in _seq(value_node, source, "channels"):
-                _scalar(item, source, "a channel name")
-        elif key == "dependencies":
-            for item in _seq(value_node, source, "dependencies"):
-                _check_dependency(item, source)
-
-
-def _seq(node: yaml.Node, source: str, what: str) -> list[yaml.Node]:
-    if isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null"):
-        return []  # an empty 'dependencies:' is allowed
-    if not isinstance(node, yaml.SequenceNode):
-        line = node.start_mark.line + 1
-        raise SpecError(
-            f"{where(source, line)}: {what!r} must be a list ('- item' lines).",
-            hint=f"write each entry of {what!r} on its own '- ' line",
-            source=source,
-            line=line,
-        )
-    return list(node.value)
-
-
-def _scalar(node: yaml.Node, source: str, what: str) -> str:
-    line = node.start_mark.line + 1
-    if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
-        raise SpecError(
-            f"{where(source, line)}: expected {what} (a string), found {_describe(node)}.",
-            hint="quote the value if YAML reads it as a number, or fix the indentation",
-            source=source,
-            line=line,
-        )
-    return str(node.value)
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return f"{node.value!r}" if node.value else "an empty value"
-
-
-def _check_dependency(node: yaml.Node, source: str) -> None:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        keys = [k.value for k, _ in node.value]
-        if keys != ["pip"]:
-            raise SpecError(
-                f"{where(source, line)}: a mapping in 'dependencies' may only be 'pip:', "
-                f"found {', '.join(map(repr, keys))}.",
-                hint="list conda packages as '- name' lines and pip packages under '- pip:'",
-                source=source,
-                line=line,
-            )
-        for item in _seq(node.value[0][1], source, "pip"):
-            text = _scalar(item, source, "a pip requirement")
-            problem = check_pip_line(text)
-            if problem:
-                _raise_pip(source, item.start_mark.line + 1, text, problem)
-        return
-    spec = _scalar(node, source, "a conda package spec")
-    problem = check_conda_spec(spec)
-    if problem:
-        raise SpecError(
-            f"{where(source, line)}: {spec!r} is not a valid conda package spec: {problem}.",
-            hint=CONDA_HINT,
-            source=source,
-            line=line,
-        )
-
-
-def _raise_pip(source: str, line: int | None, text: str, problem: str) -> None:
+def raise_pip(source: str, line: int | None, text: str, problem: str) -> None:
     hint = PIP_HINT
     if re.match(rf"^{_NAME}\s*=[^=]", text):
         hint = (
@@ -296,6 +171,17 @@ def pip_name(line: str) -> str:
         return canonicalize_name(re.split(r"[\s\[=<>~!;@]", text)[0])
 
 
+def python_version_of(spec: str) -> str | None:
+    """``'python=3.11'`` -> ``'3.11'``; ``'python 3.11.*'`` -> ``'3.11'``; ``'python'`` -> None."""
+    version = spec.strip().split("::")[-1][len("python") :].strip()
+    if version.startswith("=="):
+        version = version[2:]
+    version = version.lstrip("= ").split("=")[0].split(" ")[0]
+    if version.endswith(".*"):
+        version = version[:-2]
+    return version or None
+
+
 def conda_name(spec: str) -> str:
     """The package name of a conda spec (``'conda-forge::numpy=1.15'`` -> ``'numpy'``)."""
     text = spec.strip().split("::")[-1]
@@ -319,7 +205,7 @@ def parse_requirements(text: str, source: str) -> list[PipLine]:
             continue
         problem = check_pip_line(content)
         if problem:
-            _raise_pip(source, start, content, problem)
+            raise_pip(source, start, content, problem)
         lines.append(PipLine(start, " ".join(content.split())))
     if pending.strip():
         lines.append(PipLine(start, " ".join(strip_comment(pending).split())))

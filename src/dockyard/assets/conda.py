@@ -30,33 +30,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dockyard.assets import _specfiles as sf
+from dockyard.assets._conda_yaml import checked_dict, dump_conda_yaml, load_conda_yaml
 from dockyard.errors import ValidationError
 
 PYTHON = "python"
 DEFAULT_NAME = "project_environment"
 DEFAULT_SDK_ORIGIN = "https://pypi.python.org/simple"
 CONDA_FILE_NAME = "auto_conda_dependencies.yml"
-
-
-def _python_version_of(spec: str) -> str | None:
-    """``'python=3.11'`` -> ``'3.11'``; ``'python 3.11.*'`` -> ``'3.11'``; ``'python'`` -> None."""
-    version = spec.strip().split("::")[-1][len(PYTHON) :].strip()
-    if version.startswith("=="):
-        version = version[2:]
-    version = version.lstrip("= ").split("=")[0].split(" ")[0]
-    if version.endswith(".*"):
-        version = version[:-2]
-    return version or None
-
-
-class _IndentedDumper(yaml.SafeDumper):
-    """Indent list items under their key (``dependencies:\\n  - numpy``), as conda files do."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
 
 
 class CondaDependencies:
@@ -83,10 +64,10 @@ class CondaDependencies:
             path = Path(os.path.normpath(os.fspath(conda_dependencies_file_path)))
             self._source = str(path)
             text = sf.read_text(path, "Conda environment file")
-            self._data: dict[str, Any] = sf.load_conda_yaml(text, self._source)
+            self._data: dict[str, Any] = load_conda_yaml(text, self._source)
             self._base_dir = path.resolve().parent
         elif _underlying_structure is not None:
-            self._data = self._checked_dict(_underlying_structure, "<conda dependencies dict>")
+            self._data = checked_dict(_underlying_structure, "<conda dependencies dict>")
         else:
             self._data = {"name": DEFAULT_NAME, "dependencies": [{"pip": ["azureml-defaults"]}]}
         self._data.setdefault("dependencies", None)
@@ -124,27 +105,6 @@ class CondaDependencies:
         for conda_package in conda_packages or []:
             cd.add_conda_package(conda_package)
         return cd
-
-    @classmethod
-    def _from_text(cls, text: str, source: str, base_dir: Path | None = None) -> CondaDependencies:
-        """Parse conda YAML held in memory; ``source`` names it in error messages."""
-        cd = cls(_underlying_structure={})
-        cd._data = sf.load_conda_yaml(text, source)
-        cd._data["dependencies"] = cd._data.get("dependencies") or []
-        cd._source, cd._base_dir = source, base_dir
-        return cd
-
-    @staticmethod
-    def _checked_dict(data: dict[str, Any], source: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise ValidationError(
-                f"Conda dependencies must be a dict like a conda YAML file, got {type(data).__name__}.",
-                hint="pass the parsed content of a conda environment file",
-            )
-        if not data:
-            return {}
-        text = yaml.safe_dump(copy.deepcopy(data), sort_keys=False)
-        return sf.load_conda_yaml(text, source)
 
     # --- reading --------------------------------------------------------------------------------
     @property
@@ -201,7 +161,7 @@ class CondaDependencies:
         """The Python version the spec asks for (``'3.11'`` from ``python=3.11``), or None."""
         for spec in self.conda_packages:
             if sf.conda_name(spec) == PYTHON:
-                return _python_version_of(spec)
+                return sf.python_version_of(spec)
         return None
 
     # --- editing --------------------------------------------------------------------------------
@@ -244,7 +204,7 @@ class CondaDependencies:
             )
         name = sf.conda_name(conda_package)
         if name == PYTHON:
-            version = _python_version_of(conda_package)
+            version = sf.python_version_of(conda_package)
             if version:
                 self.set_python_version(version)
             return
@@ -348,14 +308,7 @@ class CondaDependencies:
     # --- output ---------------------------------------------------------------------------------
     def serialize_to_string(self) -> str:
         """The content as conda environment YAML; parsing it back gives an equal object."""
-        return yaml.dump(
-            self.as_dict(),
-            Dumper=_IndentedDumper,
-            sort_keys=False,
-            default_flow_style=False,
-            allow_unicode=True,
-            width=10_000,
-        )
+        return dump_conda_yaml(self.as_dict())
 
     def save(self, path: str | os.PathLike[str] | None = None) -> str:
         """Write the YAML to ``path`` (a file path whose folder exists); return the path."""
