@@ -16,6 +16,7 @@ DELETING, or no application             ``Stopped``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dockyard.targets.base import (
@@ -86,10 +87,15 @@ def failure_text(message: str) -> str | None:
     traceback when there is one, else Ray's message itself."""
     if not message:
         return None
+    message = _ANSI.sub("", message)
     at = message.find(START_ERROR)
     if at >= 0:
-        return message[at + len(START_ERROR) :].strip()
-    return message.strip()
+        message = message[at + len(START_ERROR) :]
+    lines = [line for line in message.strip().splitlines() if not line.startswith("ray::")]
+    return "\n".join(lines).strip()
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _count(states: Any) -> dict[str, int]:
