@@ -53,6 +53,7 @@ def local_walk(tmp: Path, project: Path) -> list[tuple[tuple[str, ...], list[str
     """(command, arguments) in an order that works: each step uses what the earlier made."""
     (tmp / "requirements.txt").write_text("joblib\n")
     (tmp / "secret.txt").write_text("s3cret\n")
+    (tmp / "sample.json").write_text('"hello"')
     (tmp / "dc.json").write_text(json.dumps({"computeType": "local", "authEnabled": True}))
     svc = "walk-svc"
     return [
@@ -76,6 +77,10 @@ def local_walk(tmp: Path, project: Path) -> list[tuple[tuple[str, ...], list[str
         (("service", "show"), [svc]),
         (("service", "run"), [svc, "--data", '"hello"']),
         (("service", "logs"), [svc, "-n", "50"]),
+        (
+            ("service", "capacity"),
+            [svc, "--sample", str(tmp / "sample.json"), "--rps", "5", "--duration", "1"],
+        ),
         (("service", "keys"), [svc]),
         (("service", "reload"), [svc]),
         (("service", "update"), [svc, "--model", f"{LONG_MODEL}:1"]),
