@@ -213,8 +213,33 @@ class ServiceEventRow(Base):
     service: Mapped[ServiceRow] = relationship(back_populates="events")
 
 
+# --- compute targets ----------------------------------------------------------------------------
+class ComputeRow(Base):
+    """One compute target (a Ray cluster): created (dockyard started it and stops it on delete) or
+    attached (an address dockyard only uses). ``details`` holds the rest (default, errors, the
+    local cluster's facts)."""
+
+    __tablename__ = "computes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "ray".
+    kind: Mapped[str] = mapped_column(String(16))
+    #: "created" or "attached".
+    provisioning: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(1024), default=None)
+    serve_port: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The folder of a created cluster (its cluster.json and logs); None when attached.
+    folder: Mapped[str | None] = mapped_column(String(4096), default=None)
+    state: Mapped[str] = mapped_column(String(32), default="Creating")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 __all__ = [
     "Base",
+    "ComputeRow",
     "EnvironmentRow",
     "ImageRow",
     "ModelFileRow",

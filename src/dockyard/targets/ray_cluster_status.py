@@ -26,6 +26,7 @@ class ClusterStatus:
     cpus: float = 0.0
     ray_version: str | None = None
     python_version: str | None = None
+    dashboard_url: str | None = None
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def cluster_status(folder_or_address: Path | str, timeout_s: float = 30) -> Clus
         cpus=float(answer.get("cpus") or 0.0),
         ray_version=answer.get("ray_version"),
         python_version=answer.get("python_version"),
+        dashboard_url=answer.get("dashboard_url"),
     )
 
 

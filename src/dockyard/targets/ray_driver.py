@@ -93,12 +93,14 @@ def _gcs_status(address: str) -> dict[str, Any]:
     raw = client.internal_kv_get(b"CLUSTER_METADATA", namespace=b"cluster", timeout=10)
     if raw:
         metadata = json.loads(raw)
+    dashboard = client.internal_kv_get(b"dashboard", namespace=b"dashboard", timeout=10)
     return {
         "alive": any(n["alive"] for n in nodes),
         "nodes": nodes,
         "cpus": sum(n["cpus"] for n in nodes if n["alive"]),
         "ray_version": metadata.get("ray_version"),
         "python_version": metadata.get("python_version"),
+        "dashboard_url": f"http://{dashboard.decode()}" if dashboard else None,
         "client_ray_version": ray.__version__,
     }
 
@@ -124,6 +126,7 @@ def _client_status(address: str) -> dict[str, Any]:
             "cpus": sum(n["cpus"] for n in nodes if n["alive"]),
             "ray_version": getattr(context, "ray_version", None),
             "python_version": getattr(context, "python_version", None),
+            "dashboard_url": getattr(context, "dashboard_url", None),
             "client_ray_version": ray.__version__,
         }
     finally:

@@ -6,4 +6,4 @@ the newest file under ``versions/``. To change the schema: edit ``store/schema.p
 ``versions/NNNN_what.py`` whose ``down_revision`` is the previous head, and bump ``HEAD``.
 """
 
-HEAD = "0001"
+HEAD = "0002"
