@@ -23,15 +23,16 @@ exit is a bad configuration: ``Failed``, and restarts are switched off.
 Keys: the service's keys directory is bind-mounted read-only at ``/run/dockyard-keys``; only its
 path is in the container's environment, so keys never appear in ``docker inspect``.
 
-What the target knows of a service is in ``<service_dir>/container.json``; it knows nothing of
-the workspace store.
+What the target knows of a service is in ``<service_dir>/container.json`` (``docker_state.py``);
+it knows nothing of the workspace store. The containers are made and removed by
+``docker_containers.py``, states read by ``docker_status.py``, the readiness wait and the NAT
+switch are in ``_docker_parts.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,17 +41,13 @@ from dockyard.errors import ConflictError, DeploymentError
 from dockyard.server import contract
 from dockyard.targets import port_is_free
 from dockyard.targets._docker_parts import (
-    _GIB,
     PORTS,
     can_switch,
-    free_port,
     is_port_conflict,
     logs_of,
     port_holders,
-    probe_code,
     redirect,
     wait_ready,
-    with_port,
 )
 from dockyard.targets.base import (
     FAILED,
@@ -60,6 +57,14 @@ from dockyard.targets.base import (
     RolloutResult,
     ServiceSpec,
     TargetStatus,
+)
+from dockyard.targets.docker_containers import (
+    is_running,
+    published_port,
+    remove,
+    remove_all,
+    start_holder,
+    start_server,
 )
 from dockyard.targets.docker_engine import connect
 from dockyard.targets.docker_state import (
@@ -72,16 +77,12 @@ from dockyard.targets.docker_state import (
 from dockyard.targets.docker_status import engine_status
 from dockyard.targets.keys_file import KEYS_FILE, write_keys_file
 
-KEYS_DIR = "keys"  # in the service's folder, mounted read-only at KEYS_MOUNT
-KEYS_MOUNT = "/run/dockyard-keys"
+KEYS_DIR = "keys"  # in the service's folder, mounted read-only in the server containers
 #: uid of the image's app user (dockyard.builders.dockerfile.APP_UID): it must read the keys.
 APP_UID = 1000
-INIT_FAILED_EXIT = contract.EXIT_SCRIPT_FAILED
 #: After the switch, the old server keeps listening this long so its accept queue drains.
 DRAIN_SECONDS = 0.3
 STOP_GRACE_SECONDS = 10
-#: How many free ports a holder tries when another program takes the chosen one first.
-HOLDER_PORT_ATTEMPTS = 5
 PORT_HINT = "choose another port in deploy_configuration(port=...), or omit it to get a free one"
 
 
@@ -132,7 +133,7 @@ class DockerTarget:
         """
         import docker.errors
 
-        self._remove_all(spec.name, spec.service_dir, keep_dir=True)
+        remove_all(self.client, self.scope, spec.name, spec.service_dir, keep_dir=True)
         if spec.host_port and not port_is_free(spec.host_port):
             raise ConflictError(
                 f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
@@ -142,11 +143,11 @@ class DockerTarget:
         # Recorded before any container exists, so that delete() finds what a failed start left.
         write_state(spec.service_dir, {"holder": holder_name(spec), "spec": spec.to_json()})
         try:
-            holder = self._start_holder(spec)
-            port = self._published_port(holder)
-            server = self._start_server(spec, holder.name, generation=1, inner_port=PORTS[0])
+            holder = start_holder(self.client, spec)
+            port = published_port(holder)
+            server = start_server(self.client, spec, holder.name, 1, PORTS[0])
         except docker.errors.APIError as exc:
-            self._remove_all(spec.name, spec.service_dir, keep_dir=True)
+            remove_all(self.client, self.scope, spec.name, spec.service_dir, keep_dir=True)
             if spec.host_port and is_port_conflict(exc):
                 raise DeploymentError(
                     f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
@@ -199,31 +200,31 @@ class DockerTarget:
     def _switch(self, spec: ContainerSpec, on_event: OnEvent) -> dict[str, Any]:
         say = on_event or (lambda _message: None)
         state = read_state(spec.service_dir)
-        if not state or not self._running(state.get("holder")):
+        if not state or not is_running(self.client, state.get("holder")):
             self._deploy(spec)
             return {"switch": "deploy"}
         old_server, old_port = state["server"], int(state["inner_port"])
         generation = int(state["generation"]) + 1
         new_port = PORTS[2] if old_port == PORTS[1] else PORTS[1]
-        new = self._start_server(spec, state["holder"], generation, new_port)
+        new = start_server(self.client, spec, state["holder"], generation, new_port)
         say(f"started {new.name} beside {old_server}; waiting for init()")
         try:
             wait_ready(self.client, new, state["holder"], new_port)
         except DeploymentError:
-            self._remove(new.name)
+            remove(self.client, new.name)
             raise
         result: dict[str, Any]
         if can_switch() and redirect(self.client, state["holder"], new_port):
             time.sleep(DRAIN_SECONDS)
-            self._remove(old_server, grace=STOP_GRACE_SECONDS)
+            remove(self.client, old_server, grace=STOP_GRACE_SECONDS)
             result = {"switch": "nat", "gap_seconds": 0.0}
             server_name, inner = new.name, new_port
         else:  # no NAT switch here: restart on the published inner port (a short gap)
-            self._remove(new.name)
+            remove(self.client, new.name)
             started = time.monotonic()
-            self._remove(old_server, grace=STOP_GRACE_SECONDS)
+            remove(self.client, old_server, grace=STOP_GRACE_SECONDS)
             generation += 1
-            final = self._start_server(spec, state["holder"], generation, PORTS[0])
+            final = start_server(self.client, spec, state["holder"], generation, PORTS[0])
             wait_ready(self.client, final, state["holder"], PORTS[0])
             result = {"switch": "restart", "gap_seconds": round(time.monotonic() - started, 3)}
             server_name, inner = final.name, PORTS[0]
@@ -266,7 +267,7 @@ class DockerTarget:
             holder_was_running = holder.status == "running"
             if not holder_was_running:
                 holder.start()
-            port = self._published_port(holder)
+            port = published_port(holder)
             if port != state.get("host_port"):
                 state["host_port"] = port
                 write_state(service_dir, state)
@@ -298,27 +299,7 @@ class DockerTarget:
 
     def delete(self, name: str, service_dir: Path) -> None:
         """Remove every container of the service, in any state, and its folder."""
-        self._remove_all(name, service_dir, keep_dir=False)
-
-    def _remove_all(self, name: str, service_dir: Path, keep_dir: bool) -> None:
-        """Remove every container of the service (found by its labels and its recorded names)
-        and its state file (the whole folder unless ``keep_dir``)."""
-        state = read_state(service_dir)
-        names = {state.get("server"), state.get("holder")}
-        scope = (state.get("spec") or {}).get("scope") or self.scope
-        if scope:
-            names.add(f"dockyard-{scope}-{name}")
-            for container in self.client.containers.list(
-                all=True, filters={"label": f"dockyard.service={scope}/{name}"}
-            ):
-                names.add(container.name)
-        for item in sorted(filter(None, names), key=lambda n: n == state.get("holder")):
-            self._remove(item)  # servers first: they use the holder's network namespace
-        if keep_dir:
-            with contextlib.suppress(FileNotFoundError):
-                (service_dir / STATE_FILE).unlink()
-        else:
-            shutil.rmtree(service_dir, ignore_errors=True)
+        remove_all(self.client, self.scope, name, service_dir, keep_dir=False)
 
     # --- reading --------------------------------------------------------------------------------
     def status(self, name: str, service_dir: Path) -> TargetStatus:
@@ -337,7 +318,11 @@ class DockerTarget:
                 "engine; deploy the service again",
             )  # fmt: skip
         return engine_status(
-            self.client, name, state, server, holder_running=self._running(state.get("holder"))
+            self.client,
+            name,
+            state,
+            server,
+            holder_running=is_running(self.client, state.get("holder")),
         )
 
     def logs(self, name: str, service_dir: Path, num_lines: int = 5000) -> str:
@@ -346,7 +331,7 @@ class DockerTarget:
             server = self.client.containers.get(state["server"])
         except Exception:  # noqa: BLE001 - no container: no log
             return ""
-        return self._logs(server, num_lines)
+        return logs_of(server, num_lines)
 
     def write_keys(self, name: str, service_dir: Path, primary: str, secondary: str) -> None:
         """The keys folder mounted read-only into the containers: owned by the image's user,
@@ -362,88 +347,3 @@ class DockerTarget:
             os.chmod(folder.parent, 0o700)
             os.chmod(folder, 0o711)
             os.chmod(folder / KEYS_FILE, 0o644)
-
-    # --- helpers --------------------------------------------------------------------------------
-    def _start_holder(self, spec: ContainerSpec) -> Any:
-        """The holder, publishing ``spec.host_port`` or a port free now. The engine would pick
-        a new port at every start of a holder published without one, so a port is always
-        chosen here (again, a few times, when another program takes it first)."""
-        import docker.errors
-
-        if spec.host_port:
-            return self._run_holder(spec, spec.host_port)
-        for attempt in range(HOLDER_PORT_ATTEMPTS):
-            try:
-                return self._run_holder(spec, free_port())
-            except docker.errors.APIError as exc:
-                self._remove(holder_name(spec))
-                if not is_port_conflict(exc) or attempt == HOLDER_PORT_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _run_holder(self, spec: ContainerSpec, port: int) -> Any:
-        return self.client.containers.run(
-            spec.image,
-            ["python", "-c", "import signal; signal.pause()"],
-            name=holder_name(spec), detach=True, user="dockyard",
-            ports={f"{PORTS[0]}/tcp": ("127.0.0.1", port)},
-            labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "holder"},
-            restart_policy={"Name": "unless-stopped"},
-            mem_limit=64 * 1024**2, healthcheck={"test": ["NONE"]},
-        )  # fmt: skip
-
-    def _start_server(
-        self, spec: ContainerSpec, holder: str, generation: int, inner_port: int
-    ) -> Any:
-        image = self.client.images.get(spec.image)
-        command = with_port(list(image.attrs["Config"].get("Cmd") or []), inner_port)
-        env = dict(spec.env)
-        volumes = {}
-        if spec.keys_dir is not None:
-            volumes[str(spec.keys_dir)] = {"bind": KEYS_MOUNT, "mode": "ro"}
-            env[contract.KEYS_FILE_ENV] = f"{KEYS_MOUNT}/{KEYS_FILE}"
-        kwargs: dict[str, Any] = {}
-        if spec.cpu_cores is not None:
-            kwargs["nano_cpus"] = int(round(spec.cpu_cores * 1e9))
-        if spec.memory_gb is not None:
-            kwargs["mem_limit"] = kwargs["memswap_limit"] = int(spec.memory_gb * _GIB)
-        probe = probe_code(inner_port)
-        return self.client.containers.run(
-            spec.image, command, name=f"dockyard-{spec.scope}-{spec.name}-{generation}",
-            detach=True, network_mode=f"container:{holder}", environment=env, volumes=volumes,
-            labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "server"},
-            restart_policy={"Name": "on-failure", "MaximumRetryCount": 0},
-            healthcheck={"test": ["CMD", "python", "-c", probe], "interval": 5 * 10**9,
-                         "timeout": 5 * 10**9, "start_period": 60 * 10**9, "retries": 3},
-            **kwargs,
-        )  # fmt: skip
-
-    def _published_port(self, holder: Any) -> int:
-        for _ in range(50):
-            holder.reload()
-            bindings = (holder.attrs["NetworkSettings"].get("Ports") or {}).get(f"{PORTS[0]}/tcp")
-            if bindings:
-                return int(bindings[0]["HostPort"])
-            time.sleep(0.1)
-        raise DeploymentError(
-            f"The engine published no port for {holder.name}", step="start container"
-        )
-
-    def _running(self, name: str | None) -> bool:
-        try:
-            return bool(name) and self.client.containers.get(name).status == "running"
-        except Exception:  # noqa: BLE001
-            return False
-
-    def _remove(self, name: str, grace: int = 0) -> None:
-        with contextlib.suppress(Exception):
-            container = self.client.containers.get(name)
-            if grace:
-                container.stop(timeout=grace)
-            container.remove(force=True)
-
-    def _logs(self, server: Any, num_lines: int = 5000) -> str:
-        return logs_of(server, num_lines)
-
-    def _tail(self, server: Any, lines: int) -> str:
-        return "\n".join(self._logs(server, lines).rstrip().splitlines()[-lines:])
