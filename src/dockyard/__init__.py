@@ -40,6 +40,11 @@ _EXPORTS: dict[str, str] = {
     "ContainerImage": ".assets.image",
     "Image": ".assets.image",
     "ImageCreationError": ".errors",
+    # compute targets (Ray clusters)
+    "AksCompute": ".compute",
+    "ComputeTarget": ".compute",
+    "ComputeTargetException": ".compute",
+    "RayCompute": ".compute",
     # web services and their deployment configurations
     "AciWebservice": ".webservice.container",
     "ContainerWebservice": ".webservice.container",

@@ -12,7 +12,10 @@ HEAVY = ("sqlalchemy", "docker", "ray", "typer", "rich", "alembic", "pydantic")
 #: The public names (``dockyard.__all__``): a change here is a change of the SDK's surface.
 PUBLIC = [
     "AciWebservice",
+    "AksCompute",
     "AzureMLException",
+    "ComputeTarget",
+    "ComputeTargetException",
     "CondaDependencies",
     "ConflictError",
     "ContainerImage",
@@ -27,6 +30,7 @@ PUBLIC = [
     "Model",
     "ModelNotFoundException",
     "NotFoundError",
+    "RayCompute",
     "UserError",
     "UserErrorException",
     "Webservice",
