@@ -100,7 +100,7 @@ class ComputeTarget:
                 f"There is no compute target named {self.name!r} in workspace "
                 f"{self.workspace.name!r} (compute targets: {known})",
                 hint="check the name with `dockyard compute list`, or create it: "
-                "ComputeTarget.create(ws, name, RayCompute.provisioning_configuration())",
+                "`dockyard compute create NAME`",
             )
         return record
 
@@ -120,7 +120,8 @@ class ComputeTarget:
             raise ValidationError(
                 f"provisioning_configuration must come from RayCompute.provisioning_configuration(), "
                 f"not {type(config).__name__}",
-                hint="RayCompute.provisioning_configuration(num_cpus=2)",
+                hint="pass what RayCompute's provisioning configuration call returns "
+                "(docs/cluster.md)",
             )
         record = computes.create(
             workspace,
@@ -141,7 +142,7 @@ class ComputeTarget:
             raise ValidationError(
                 f"attach_configuration must come from RayCompute.attach_configuration(), "
                 f"not {type(config).__name__}",
-                hint="RayCompute.attach_configuration(address='HOST:PORT')",
+                hint="pass what RayCompute's attach configuration call returns (docs/cluster.md)",
             )
         record = computes.attach(
             workspace,
@@ -227,6 +228,11 @@ class ComputeTarget:
         is down, ``error`` (bounded: a cluster that does not answer is reported, not waited for)."""
         return computes.status(self.workspace, self.name)
 
+    def set_default(self) -> None:
+        """Make this the workspace's default compute target: cluster services that name none
+        go there."""
+        self._record = computes.set_default(self.workspace, self.name)
+
     def processes(self) -> builtins.list[int]:
         """The pids of the processes of a cluster dockyard started (none for an attached one)."""
         return computes.processes(self.workspace, self.name)
@@ -264,7 +270,8 @@ class ComputeTarget:
             raise ValidationError(
                 f"Compute target {self.name!r} is a cluster dockyard started; detach() would "
                 "leave its processes running with no record of them",
-                hint=f"stop and remove it with delete() (dockyard compute delete {self.name})",
+                hint=f"stop and remove it: `dockyard compute delete {self.name}` (in Python, the "
+                "target's delete method)",
             )
         self.delete()
 
@@ -311,8 +318,8 @@ class RayCompute(ComputeTarget):
             raise ValidationError(
                 "attach_configuration needs the Ray cluster's address"
                 + (f" ({', '.join(sorted(azure))} name an Azure cluster)" if azure else ""),
-                hint="RayCompute.attach_configuration(address='HOST:6379') or "
-                "address='ray://HOST:10001'",
+                hint="give the address of the cluster's GCS (HOST:6379) or of its Ray Client "
+                "server (ray://HOST:10001)",
             )
         return RayAttachConfiguration(
             address, serve_port, serve_host, dashboard_url, default, dict(azure)

@@ -10,6 +10,7 @@ from dockyard.cli.common import app_callback
 def build_app():  # type: ignore[no-untyped-def]
     from dockyard.cli import (
         base_image,
+        compute,
         env,
         image,
         model,
@@ -33,6 +34,7 @@ def build_app():  # type: ignore[no-untyped-def]
         "secret": secret,
         "image": image,
         "service": service,
+        "compute": compute,
         "base-image": base_image,
     }
     for noun, module in nouns.items():

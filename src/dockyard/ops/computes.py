@@ -419,8 +419,8 @@ def _default(ws: Workspace, progress: Progress) -> ComputeRecord:
             raise ValidationError(
                 f"Workspace {ws.name!r} has several compute targets ({names}) and none is the "
                 "default, so dockyard cannot tell which cluster to deploy to",
-                hint="name one: deployment_target=ComputeTarget(ws, NAME), or make one the "
-                "default: dockyard compute create|attach NAME --default",
+                hint="name the compute target the service goes to, or make one the default: "
+                "`dockyard compute default NAME`",
             )
         record = create(ws, LOCAL_NAME, progress=_nothing)
     cluster = ref(record)

@@ -86,7 +86,7 @@ def _cpus(num_cpus: float | None) -> int:
     if num_cpus <= 0 or float(num_cpus) != int(num_cpus):
         raise ValidationError(
             f"num_cpus={num_cpus!r}: a Ray node has a whole number of CPUs (1 or more)",
-            hint="give a whole number such as num_cpus=2 (replicas can still ask for fractions)",
+            hint="give a whole number of CPUs, such as 2 (replicas can still ask for fractions)",
         )
     return int(num_cpus)
 
