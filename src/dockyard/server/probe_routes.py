@@ -29,23 +29,12 @@ class RootRoute:
         self.responder = responder
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        start = _perf()
         r = self.responder
-        method = scope["method"]
-        if method not in ("GET", "HEAD", "OPTIONS"):
-            body = wire.METHOD_NOT_ALLOWED_BODY
-            await r.send_error(scope, send, 405, body, start, _HTML_ALLOW)
+        opened = await r.open_request(scope, send, _perf(), _HTML_ALLOW)
+        if opened is None:
             return
-        request = await r.read_request_ids(scope, send, start)
-        if request is None:
-            return
-        tail = r.after_request_headers(scope, *request)
-        if method == "OPTIONS":
-            headers = [wire.CT_HTML, _HTML_ALLOW, *tail, (b"content-length", b"0")]
-            await r.send_response(send, 200, headers, b"")
-        else:
-            headers = [wire.CT_HTML, (b"content-length", b"7"), *tail]
-            await r.send_response(send, 200, headers, b"Healthy")
+        headers = [wire.CT_HTML, (b"content-length", b"7"), *opened[1]]
+        await r.send_response(send, 200, headers, b"Healthy")
 
 
 class HealthRoute:

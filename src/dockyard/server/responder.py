@@ -3,7 +3,9 @@
 :class:`Responder` holds what the routes share (settings, the script once loaded, the start-up
 state, the executor, the concurrency gate, auth, CORS, request ids) and the small helpers they
 answer with: sending a response, the access-log line, the after-request headers (CORS, then the
-request ids, in azmlinfsrv's order), the JSON error answers and the 431 for over-long request ids.
+request ids, in azmlinfsrv's order), the JSON error answers, the 431 for over-long request ids,
+and :meth:`Responder.open_request`, the start of every ``GET|HEAD|OPTIONS`` route but ``/score``
+(which spells its own out, on the measured path).
 The app (:mod:`dockyard.server.app`) creates one and hands it to each route
 (:mod:`dockyard.server.score_route`, :mod:`dockyard.server.probe_routes`,
 :mod:`dockyard.server.swagger_route`, :mod:`dockyard.server.routing`).
@@ -38,6 +40,8 @@ STARTING, READY, FAILED = 0, 1, 2
 #: The request ids of one request: ``(request id, legacy id, client id)``.
 RequestIdTriple = tuple[bytes, bytes, bytes]
 Header = tuple[bytes, bytes]
+_READ_METHODS = ("GET", "HEAD", "OPTIONS")
+_NO_BODY = (b"content-length", b"0")
 
 
 class Responder:
@@ -124,16 +128,28 @@ class Responder:
         await self.send_response(send, status, headers, body)
         self.log_access(scope, status, start, len(body), b"")
 
-    async def read_request_ids(
-        self, scope: dict[str, Any], send: Any, start: float
-    ) -> tuple[ScannedHeaders, RequestIdTriple] | None:
-        """The headers the server reads and the request ids; ``None`` after answering 431."""
+    async def open_request(
+        self, scope: dict[str, Any], send: Any, start: float, allow: Header
+    ) -> tuple[RequestIdTriple, list[Header]] | None:
+        """The start of a route that answers ``GET``, ``HEAD`` and ``OPTIONS`` (``allow`` is its
+        ``Allow`` header): 405 for another method; the request ids (431 when one is too long);
+        for ``OPTIONS``, 200 with ``Allow`` and the after-request headers. Returns the request
+        ids and the after-request headers of a ``GET`` or ``HEAD``; ``None`` once answered."""
+        method = scope["method"]
+        if method not in _READ_METHODS:
+            await self.send_error(scope, send, 405, wire.METHOD_NOT_ALLOWED_BODY, start, allow)
+            return None
         headers = wire.scan_headers(scope["headers"])
         rid, legacy, client, error = wire.resolve_ids(headers, self.ids)
-        if error is None:
-            return headers, (rid, legacy, client)
-        await self.reject_ids(scope, send, start, headers, rid, error)
-        return None
+        if error is not None:
+            await self.reject_ids(scope, send, start, headers, rid, error)
+            return None
+        ids = (rid, legacy, client)
+        tail = self.after_request_headers(scope, headers, ids)
+        if method == "OPTIONS":
+            await self.send_response(send, 200, [wire.CT_HTML, allow, *tail, _NO_BODY], b"")
+            return None
+        return ids, tail
 
     async def reject_ids(
         self,

@@ -30,21 +30,10 @@ class SwaggerRoute:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = _perf()
         r = self.responder
-        method = scope["method"]
-        if method not in ("GET", "HEAD", "OPTIONS"):
-            body = wire.METHOD_NOT_ALLOWED_BODY
-            await r.send_error(scope, send, 405, body, start, _HTML_ALLOW)
+        opened = await r.open_request(scope, send, start, _HTML_ALLOW)
+        if opened is None:
             return
-        request = await r.read_request_ids(scope, send, start)
-        if request is None:
-            return
-        headers, ids = request
-        tail = r.after_request_headers(scope, headers, ids)
-        if method == "OPTIONS":
-            await r.send_response(
-                send, 200, [wire.CT_HTML, _HTML_ALLOW, *tail, (b"content-length", b"0")], b""
-            )
-            return
+        ids, tail = opened
         retry: tuple[tuple[bytes, bytes], ...] = ()
         if r.swagger is None:
             status, body, retry = 503, r.not_ready_body(), ((b"retry-after", b"1"),)
