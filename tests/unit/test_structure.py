@@ -5,6 +5,7 @@
   builders, targets, server) never import the user objects or the CLI.
 * Every target class has the :class:`dockyard.targets.base.Target` interface's methods with its
   signatures, and nothing above ``targets/`` compares a value with a target's kind.
+* Docker's errors are read in one place (``targets/docker_engine.py``: ``engine_errors``).
 """
 
 from __future__ import annotations
@@ -229,3 +230,16 @@ def test_every_import_inside_a_function_says_why() -> None:
                     if module and module.startswith("dockyard") and "#" not in last:
                         silent.append(f"{name}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     assert not silent, "imports inside functions without a reason:\n" + "\n".join(silent)
+
+
+def test_the_docker_sdk_errors_are_read_in_one_place() -> None:
+    """Docker's errors become dockyard's in ``targets/docker_engine.engine_errors`` only (DESIGN:
+    each engine's error translation in one place); every other module works with dockyard's."""
+    readers = sorted(
+        name
+        for name, path in _modules().items()
+        if "docker.errors" in path.read_text() and name != "dockyard.targets.docker_engine"
+    )
+    assert not readers, "Docker's errors read outside targets/docker_engine.py: " + ", ".join(
+        readers
+    )

@@ -160,9 +160,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def is_port_conflict(exc: Exception) -> bool:
-    """Did the engine refuse a container because its host port is taken?"""
-    text = str(getattr(exc, "explanation", None) or exc).lower()
+def is_port_conflict(reason: str) -> bool:
+    """Did the engine refuse a container because its host port is taken (``reason``: what it
+    said)?"""
+    text = reason.lower()
     return any(
         marker in text
         for marker in ("port is already allocated", "address already in use", "bind for")

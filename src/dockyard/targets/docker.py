@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dockyard.errors import ConflictError, DeploymentError
+from dockyard.errors import ConflictError, DeploymentError, NotFoundError
 from dockyard.server import contract
 from dockyard.targets import port_is_free
 from dockyard.targets._docker_parts import (
@@ -66,7 +66,7 @@ from dockyard.targets.docker_containers import (
     start_holder,
     start_server,
 )
-from dockyard.targets.docker_engine import connect
+from dockyard.targets.docker_engine import connect, engine_errors
 from dockyard.targets.docker_state import (
     STATE_FILE,
     ContainerSpec,
@@ -131,8 +131,6 @@ class DockerTarget:
         service that holds it when there is one. Without ``host_port``, the holder publishes a
         port that is free now, for good: it stays the same across ``stop``/``start``.
         """
-        import docker.errors
-
         remove_all(self.client, self.scope, spec.name, spec.service_dir, keep_dir=True)
         if spec.host_port and not port_is_free(spec.host_port):
             raise ConflictError(
@@ -142,26 +140,29 @@ class DockerTarget:
             )
         # Recorded before any container exists, so that delete() finds what a failed start left.
         write_state(spec.service_dir, {"holder": holder_name(spec), "spec": spec.to_json()})
-        try:
-            holder = start_holder(self.client, spec)
-            port = published_port(holder)
-            server = start_server(self.client, spec, holder.name, 1, PORTS[0])
-        except docker.errors.APIError as exc:
-            remove_all(self.client, self.scope, spec.name, spec.service_dir, keep_dir=True)
-            if spec.host_port and is_port_conflict(exc):
-                raise DeploymentError(
+
+        def refused(why: str) -> DeploymentError:
+            if spec.host_port and is_port_conflict(why):
+                return DeploymentError(
                     f"Service {spec.name!r} cannot use 127.0.0.1:{spec.host_port}: "
-                    f"{self._owner_text(spec.host_port)} (the engine said: "
-                    f"{exc.explanation or exc})",
+                    f"{self._owner_text(spec.host_port)} (the engine said: {why})",
                     step="start container",
                     hint=PORT_HINT,
-                ) from None
-            raise DeploymentError(
-                f"The engine refused to start service {spec.name!r} from {spec.image}: "
-                f"{exc.explanation or exc}",
+                )
+            return DeploymentError(
+                f"The engine refused to start service {spec.name!r} from {spec.image}: {why}",
                 step="start container",
                 hint="read the engine's reason above; `docker info` shows whether the engine is healthy",
-            ) from None
+            )
+
+        try:
+            with engine_errors(f"starting service {spec.name!r}", missing=refused, refused=refused):
+                holder = start_holder(self.client, spec)
+                port = published_port(holder)
+                server = start_server(self.client, spec, holder.name, 1, PORTS[0])
+        except DeploymentError:
+            remove_all(self.client, self.scope, spec.name, spec.service_dir, keep_dir=True)
+            raise
         write_state(
             spec.service_dir,
             {"holder": holder.name, "server": server.name, "generation": 1,
@@ -252,8 +253,6 @@ class DockerTarget:
         Idempotent: a running service is left as it is (one NAT rule, however many starts). A
         holder made by an older dockyard, whose port the engine picks at each start, gets its
         new port recorded here."""
-        import docker.errors
-
         state = read_state(service_dir)
         if not state.get("server"):
             raise DeploymentError(
@@ -261,7 +260,26 @@ class DockerTarget:
                 step="start",
                 hint="deploy it again (overwrite=True)",
             )
-        try:
+
+        def removed(why: str) -> DeploymentError:
+            return DeploymentError(
+                f"A container of service {name!r} was removed from the engine: {why}",
+                step="start",
+                hint="deploy the service again (overwrite=True)",
+            )
+
+        def refused(why: str) -> DeploymentError:
+            host_port = state.get("host_port")
+            owner = ""
+            if host_port and is_port_conflict(why):
+                owner = f": {self._owner_text(int(host_port))}"
+            return DeploymentError(
+                f"The engine could not start service {name!r}{owner} ({why})",
+                step="start",
+                hint=PORT_HINT if owner else "read the engine's reason above",
+            )
+
+        with engine_errors(f"starting service {name!r}", missing=removed, refused=refused):
             holder = self.client.containers.get(state["holder"])
             server = self.client.containers.get(state["server"])
             holder_was_running = holder.status == "running"
@@ -279,22 +297,6 @@ class DockerTarget:
                     server.restart(timeout=STOP_GRACE_SECONDS)
             else:
                 server.start()
-        except docker.errors.NotFound as exc:
-            raise DeploymentError(
-                f"A container of service {name!r} was removed from the engine: {exc.explanation}",
-                step="start",
-                hint="deploy the service again (overwrite=True)",
-            ) from None
-        except docker.errors.APIError as exc:
-            host_port = state.get("host_port")
-            why = ""
-            if host_port and is_port_conflict(exc):
-                why = f": {self._owner_text(int(host_port))}"
-            raise DeploymentError(
-                f"The engine could not start service {name!r}{why} ({exc.explanation or exc})",
-                step="start",
-                hint=PORT_HINT if why else "read the engine's reason above",
-            ) from None
         return self.status(name, service_dir)
 
     def delete(self, name: str, service_dir: Path) -> None:
@@ -303,15 +305,14 @@ class DockerTarget:
 
     # --- reading --------------------------------------------------------------------------------
     def status(self, name: str, service_dir: Path) -> TargetStatus:
-        import docker.errors
-
         state = read_state(service_dir)
         if not state.get("server"):
             return TargetStatus(state=STOPPED, error=f"service {name!r} has no containers here")
         port = state.get("host_port")
         try:
-            server = self.client.containers.get(state["server"])
-        except docker.errors.NotFound:
+            with engine_errors(f"looking up container {state['server']}"):
+                server = self.client.containers.get(state["server"])
+        except NotFoundError:
             return TargetStatus(
                 state=STOPPED, port=port,
                 error=f"container {state['server']} of service {name!r} was removed from the "

@@ -25,6 +25,7 @@ from dockyard.targets._docker_parts import (
     probe_code,
     with_port,
 )
+from dockyard.targets.docker_engine import reason
 from dockyard.targets.docker_state import STATE_FILE, ContainerSpec, holder_name, read_state
 from dockyard.targets.keys_file import KEYS_FILE
 
@@ -37,17 +38,16 @@ HOLDER_PORT_ATTEMPTS = 5
 def start_holder(client: Any, spec: ContainerSpec) -> Any:
     """The holder, publishing ``spec.host_port`` or a port free now. The engine would pick a new
     port at every start of a holder published without one, so a port is always chosen here
-    (again, a few times, when another program takes it first)."""
-    import docker.errors
-
+    (again, a few times, when another program takes it first). Docker's errors are raised as
+    they are, for the caller's :func:`~dockyard.targets.docker_engine.engine_errors`."""
     if spec.host_port:
         return _run_holder(client, spec, spec.host_port)
     for attempt in range(HOLDER_PORT_ATTEMPTS):
         try:
             return _run_holder(client, spec, free_port())
-        except docker.errors.APIError as exc:
+        except Exception as exc:
             remove(client, holder_name(spec))
-            if not is_port_conflict(exc) or attempt == HOLDER_PORT_ATTEMPTS - 1:
+            if not is_port_conflict(reason(exc)) or attempt == HOLDER_PORT_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 

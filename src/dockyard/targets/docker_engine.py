@@ -1,11 +1,15 @@
-"""The Docker engine's client and its containers, with Docker's errors turned into dockyard's.
+"""The Docker engine's client and its containers, and the one table that turns Docker's errors
+into dockyard's.
 
-This module (with :mod:`dockyard.targets.docker_images` for images) is the only place that talks
-to the Docker SDK for Python and translates its errors; the container target
-(``targets/docker.py``), the image builders (``builders/``) and the image operations
-(``ops/images*.py``) take a client from :func:`connect`. They know nothing about services or the
-registry:
+The container target (``targets/docker.py`` and its ``docker_*.py`` modules), the image builders
+(``builders/``) and the image operations (``ops/images/``) take a client from :func:`connect`
+and hand it to the Docker target's functions; their engine calls run inside
+:func:`engine_errors`, the only code that reads the Docker SDK's exceptions:
 
+* :func:`engine_errors` turns Docker's errors raised in its block into dockyard's, made by the
+  caller for its case (a missing image, a refused push) or, by default,
+  :class:`~dockyard.errors.NotFoundError`, :class:`~dockyard.errors.ValidationError` (a malformed
+  request) and :class:`~dockyard.errors.EngineUnavailableError` (how to start an engine);
 * :func:`connect` honours ``DOCKER_HOST`` (and ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``) and turns
   an unreachable engine into :class:`~dockyard.errors.EngineUnavailableError` that says how to start
   one;
@@ -17,11 +21,19 @@ registry:
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.errors import DeploymentError, EngineUnavailableError, NotFoundError
+from dockyard.errors import (
+    DeploymentError,
+    DockyardError,
+    EngineUnavailableError,
+    NotFoundError,
+    ValidationError,
+)
 
 #: The port the scoring server listens on inside every dockyard image.
 CONTAINER_PORT = 5001
@@ -34,6 +46,78 @@ START_HINT = (
 )
 
 
+#: Makes the dockyard error for one case from the engine's reason (one line).
+ErrorFor = Callable[[str], DockyardError]
+
+
+@contextlib.contextmanager
+def engine_errors(
+    what: str,
+    *,
+    missing: ErrorFor | None = None,
+    refused: ErrorFor | None = None,
+    unreachable: ErrorFor | None = None,
+) -> Iterator[None]:
+    """Docker's errors raised in the block, as dockyard's; ``what`` says what was being done
+    (``"looking up image x:1"``). The Docker target's one translation table:
+
+    * ``NotFound``/``ImageNotFound``: ``missing(reason)``, else :class:`NotFoundError`;
+    * ``APIError`` (the engine answered no): ``refused(reason)``, else :class:`ValidationError`
+      for a malformed request (400), else :class:`EngineUnavailableError`;
+    * any other ``DockerException``, a failed connection (requests' errors, ``ConnectionError``,
+      ``TimeoutError``) or a stream cut short (urllib3's ``HTTPError``): ``unreachable(reason)``,
+      else :class:`EngineUnavailableError` saying how to start an engine.
+
+    Other errors (a file the caller writes in the block) pass through as they are.
+    """
+    import docker.errors  # the Docker SDK is an optional extra: loaded when an engine is used
+    import requests.exceptions  # the Docker SDK's HTTP client
+    import urllib3.exceptions  # the Docker SDK's HTTP client
+
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        why = reason(exc)
+        raise (
+            missing(why)
+            if missing
+            else NotFoundError(f"The Docker engine found nothing while {what}: {why}")
+        ) from None
+    except docker.errors.APIError as exc:
+        why = reason(exc)
+        if refused is not None:
+            raise refused(why) from None
+        if exc.status_code == 400:
+            raise ValidationError(
+                f"The Docker engine refused the request while {what}: {why}",
+                hint="check the name or value given; the engine's reason is above",
+            ) from None
+        raise unavailable(what, why) from None
+    except (
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+        ConnectionError,
+        TimeoutError,
+    ) as exc:
+        why = reason(exc)
+        raise (unreachable(why) if unreachable else unavailable(what, why)) from None
+
+
+def unavailable(what: str, why: str) -> EngineUnavailableError:
+    """The engine did not answer while doing ``what``: how to start one."""
+    return EngineUnavailableError(
+        f"The Docker engine did not answer while {what}: {why}", hint=START_HINT
+    )
+
+
+def reason(exc: BaseException) -> str:
+    """What the engine said, in one line: its explanation, else the first line of the error
+    (the SDK repeats the request in the rest)."""
+    text = str(getattr(exc, "explanation", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def connect(base_url: str | None = None, *, timeout: int = 120) -> Any:
     """Return a ``docker.DockerClient`` that answered a ping.
 
@@ -42,7 +126,6 @@ def connect(base_url: str | None = None, *, timeout: int = 120) -> Any:
     """
     try:
         import docker
-        import docker.errors
     except ImportError:
         raise EngineUnavailableError(
             "The Docker SDK for Python is not installed",
@@ -53,17 +136,20 @@ def connect(base_url: str | None = None, *, timeout: int = 120) -> Any:
         or os.environ.get("DOCKER_HOST")
         or "the default socket (unix:///var/run/docker.sock)"
     )
-    try:
+
+    def unreachable(why: str) -> EngineUnavailableError:
+        return EngineUnavailableError(
+            f"Cannot reach a Docker engine at {where}: {why}", hint=START_HINT
+        )
+
+    with engine_errors(
+        f"connecting to {where}", missing=unreachable, refused=unreachable, unreachable=unreachable
+    ):
         if base_url:
             client = docker.DockerClient(base_url=base_url, timeout=timeout)
         else:
             client = docker.from_env(timeout=timeout)
         client.ping()
-    except (docker.errors.DockerException, OSError) as exc:
-        raise EngineUnavailableError(
-            f"Cannot reach a Docker engine at {where}: {short_error(exc)}",
-            hint=START_HINT,
-        ) from None
     return client
 
 
@@ -132,8 +218,6 @@ def run_container(
     ``restart_policy`` is Docker's: ``no``, ``on-failure`` (with ``max_retries``), ``always`` or
     ``unless-stopped``.
     """
-    import docker.errors
-
     ports: dict[str, tuple[str, int | None]] = {f"{container_port}/tcp": (host_ip, host_port)}
     for inner, outer in (extra_ports or {}).items():
         ports[f"{inner}/tcp"] = (host_ip, outer)
@@ -155,32 +239,31 @@ def run_container(
         limit = int(memory_gb * _GIB)
         kwargs["mem_limit"] = limit
         kwargs["memswap_limit"] = limit
-    try:
-        return client.containers.run(image, **kwargs)
-    except docker.errors.ImageNotFound:
-        raise NotFoundError(
+    with engine_errors(
+        f"starting a container from {image}",
+        missing=lambda _why: NotFoundError(
             f"Image {image} is not in the Docker engine",
             hint="build it first, or pull it from the registry (`dockyard image pull`)",
-        ) from None
-    except docker.errors.APIError as exc:
-        raise DeploymentError(
-            f"The engine refused to start a container from {image}: {short_error(exc)}",
+        ),
+        refused=lambda why: DeploymentError(
+            f"The engine refused to start a container from {image}: {why}",
             step="start container",
             hint="a taken name or port is the usual cause: remove the old container or pick another",
-        ) from None
+        ),
+    ):
+        return client.containers.run(image, **kwargs)
 
 
 def get_container(client: Any, name_or_id: str) -> Any:
     """The ``Container`` called ``name_or_id``; :class:`NotFoundError` when there is none."""
-    import docker.errors
-
-    try:
-        return client.containers.get(name_or_id)
-    except docker.errors.NotFound:
-        raise NotFoundError(
+    with engine_errors(
+        f"looking up container {name_or_id}",
+        missing=lambda _why: NotFoundError(
             f"No container called {name_or_id} in the Docker engine",
             hint="list them with `docker ps -a`; it may have been removed by hand",
-        ) from None
+        ),
+    ):
+        return client.containers.get(name_or_id)
 
 
 def inspect_container(client: Any, name_or_id: str) -> ContainerState:
@@ -226,18 +309,14 @@ def stop_container(
 
     Returns False when there was no such container (stopping is idempotent).
     """
-    import docker.errors
-
     try:
-        container = client.containers.get(name_or_id)
-    except docker.errors.NotFound:
-        return False
-    try:
-        if container.status in {"running", "restarting", "paused"}:
-            container.stop(timeout=timeout)
-        if remove:
-            container.remove(force=True)
-    except docker.errors.NotFound:
+        with engine_errors(f"stopping container {name_or_id}"):
+            container = client.containers.get(name_or_id)
+            if container.status in {"running", "restarting", "paused"}:
+                container.stop(timeout=timeout)
+            if remove:
+                container.remove(force=True)
+    except NotFoundError:
         return False
     return True
 
@@ -247,9 +326,3 @@ def _port_from_attrs(attrs: dict[str, Any], container_port: int) -> int | None:
     if not bindings:
         return None
     return int(bindings[0]["HostPort"])
-
-
-def short_error(exc: BaseException) -> str:
-    """The first line of an engine error (the SDK repeats the request in the rest)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -1,4 +1,5 @@
-"""The Docker engine's image calls, with Docker's errors turned into dockyard's, in one place.
+"""The Docker engine's image calls, with Docker's errors turned into dockyard's by
+:func:`dockyard.targets.docker_engine.engine_errors` (the Docker target's one translation table).
 
 The image builder (:mod:`dockyard.builders.docker_builder`), the base-image bootstrap
 (:mod:`dockyard.builders.base_image`) and the image operations (:mod:`dockyard.ops.images`) call
@@ -23,8 +24,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-from dockyard.errors import EngineUnavailableError, ImageBuildError, ImageNotFoundError
-from dockyard.targets.docker_engine import START_HINT, short_error
+from dockyard.errors import (
+    DockyardError,
+    EngineUnavailableError,
+    ImageBuildError,
+    ImageNotFoundError,
+    NotFoundError,
+    ValidationError,
+)
+from dockyard.targets.docker_engine import engine_errors
 
 #: HTTP timeout of one build or push stream: a silent RUN step may take this long.
 BUILD_TIMEOUT = 3600
@@ -43,18 +51,11 @@ def get_image(client: Any, reference: str) -> Any | None:
     """The engine's ``Image`` called ``reference`` (a tag or an id), or None when it has none.
 
     Raises :class:`EngineUnavailableError` when the engine cannot answer."""
-    import docker.errors
-
     try:
-        return client.images.get(reference)
-    except docker.errors.ImageNotFound:
+        with engine_errors(f"looking up image {reference}"):
+            return client.images.get(reference)
+    except (NotFoundError, ValidationError):  # none, or not a valid reference: none can have it
         return None
-    except docker.errors.APIError as exc:
-        if exc.status_code == 400:  # not a valid reference: no image can have it
-            return None
-        raise _unavailable(f"looking up image {reference}", exc) from None
-    except docker.errors.DockerException as exc:
-        raise _unavailable(f"looking up image {reference}", exc) from None
 
 
 def has_image(client: Any, reference: str | None) -> bool:
@@ -87,8 +88,6 @@ def image_size(client: Any, reference: str) -> int:
 
 def tag_image(client: Any, source: str, reference: str) -> None:
     """Tag image ``source`` as ``reference`` (``registry/name:version``) for a push."""
-    import docker.errors
-
     image = get_image(client, source)
     if image is None:
         raise ImageNotFoundError(
@@ -96,23 +95,23 @@ def tag_image(client: Any, source: str, reference: str) -> None:
             hint="build the image again; it was removed from the engine after the build",
         )
     repository, tag = split_reference(reference)
-    try:
-        image.tag(repository, tag=tag)
-    except docker.errors.APIError as exc:
-        raise ImageBuildError(
-            f"Tagging {source} as {reference} failed: {short_error(exc)}",
+    with engine_errors(
+        f"tagging {source} as {reference}",
+        refused=lambda why: ImageBuildError(
+            f"Tagging {source} as {reference} failed: {why}",
             step="push",
             hint="check the registry address (host[:port][/prefix]) in the workspace's settings",
-        ) from None
+        ),
+    ):
+        image.tag(repository, tag=tag)
 
 
 def remove_image(client: Any, reference: str) -> bool:
     """Remove the tag ``reference``; False when it was not there or is used by a container."""
-    import docker.errors
-
     try:
-        client.images.remove(reference)
-    except docker.errors.DockerException:
+        with engine_errors(f"removing image {reference}"):
+            client.images.remove(reference)
+    except DockyardError:
         return False
     return True
 
@@ -130,22 +129,21 @@ def build_stream(
     The engine's legacy builder, intermediate containers removed, no proxy build arguments. A
     build the engine refuses (a bad Dockerfile, a context it cannot read) ends with an
     ``{"error": ...}`` item, as a failing step does."""
-    import docker.errors
-
     try:
-        yield from client.api.build(
-            path=path,
-            tag=tag,
-            rm=True,
-            forcerm=True,
-            decode=True,
-            nocache=nocache,
-            network_mode=network_mode,
-            timeout=BUILD_TIMEOUT,
-            use_config_proxy=False,  # proxies would become build arguments of the image
-        )
-    except docker.errors.APIError as exc:
-        yield {"error": str(exc)}
+        with engine_errors(f"building {tag}", missing=ImageBuildError, refused=ImageBuildError):
+            yield from client.api.build(
+                path=path,
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                nocache=nocache,
+                network_mode=network_mode,
+                timeout=BUILD_TIMEOUT,
+                use_config_proxy=False,  # proxies would become build arguments of the image
+            )
+    except ImageBuildError as exc:  # the engine refused the build
+        yield {"error": exc.message}
 
 
 def push_stream(
@@ -156,52 +154,54 @@ def push_stream(
     Errors the registry reports arrive as ``{"error": ...}`` items; an engine or registry that
     cannot be reached raises :class:`ImageBuildError` (step ``push``)."""
     repository, tag = split_reference(reference)
-    try:
+
+    def failed(why: str) -> ImageBuildError:
+        return ImageBuildError(
+            f"Pushing {reference} failed: {why}",
+            step="push",
+            hint="check the registry address and that the engine can reach it",
+        )
+
+    with engine_errors(f"pushing {reference}", missing=failed, refused=failed, unreachable=failed):
         yield from client.api.push(
             repository, tag=tag or "latest", stream=True, decode=True, auth_config=auth_config
         )
-    except Exception as exc:  # the SDK's and requests' errors alike: the push did not happen
-        raise ImageBuildError(
-            f"Pushing {reference} failed: {exc}",
-            step="push",
-            hint="check the registry address and that the engine can reach it",
-        ) from exc
 
 
 def pull_image(client: Any, reference: str, *, auth_config: dict[str, str] | None = None) -> str:
     """Pull ``registry/name:tag`` into the engine and return the image id."""
-    import docker.errors
-
     repository, tag = split_reference(reference)
-    try:
-        image = client.images.pull(repository, tag=tag or "latest", auth_config=auth_config)
-    except docker.errors.NotFound:
-        raise ImageNotFoundError(
+    with engine_errors(
+        f"pulling {reference}",
+        missing=lambda _why: ImageNotFoundError(
             f"The registry has no image {reference}",
             hint="check the name and version (`dockyard image list`), and that it was pushed",
-        ) from None
-    except docker.errors.APIError as exc:
-        raise ImageBuildError(
-            f"Pulling {reference} failed: {exc.explanation or exc}",
-            step="pull",
-            hint=_REGISTRY_HINT,
-        ) from None
+        ),
+        refused=lambda why: ImageBuildError(
+            f"Pulling {reference} failed: {why}", step="pull", hint=_REGISTRY_HINT
+        ),
+    ):
+        image = client.images.pull(repository, tag=tag or "latest", auth_config=auth_config)
     return str(image.id)
 
 
 def import_image(client: Any, stream: IO[bytes], reference: str, changes: list[str]) -> str:
     """``docker import`` of a root filesystem tar ``stream`` as ``reference``; the image id."""
     repository, tag = split_reference(reference)
-    try:
+
+    def failed(why: str) -> ImageBuildError:
+        return ImageBuildError(
+            f"docker import of the base image {reference} failed: {why}",
+            step="docker import",
+            hint="check the engine is running (`docker info`) and has disk space",
+        )
+
+    with engine_errors(
+        f"importing {reference}", missing=failed, refused=failed, unreachable=failed
+    ):
         client.api.import_image_from_stream(
             stream, repository=repository, tag=tag or "latest", changes=changes
         )
-    except Exception as exc:  # the SDK's and requests' errors alike: nothing was imported
-        raise ImageBuildError(
-            f"docker import of the base image {reference} failed: {exc}",
-            step="docker import",
-            hint="check the engine is running (`docker info`) and has disk space",
-        ) from exc
     image = get_image(client, reference)
     if image is None:
         raise ImageBuildError(
@@ -210,9 +210,3 @@ def import_image(client: Any, stream: IO[bytes], reference: str, changes: list[s
             hint="check the engine is running (`docker info`) and has disk space",
         )
     return str(image.id)
-
-
-def _unavailable(what: str, exc: BaseException) -> EngineUnavailableError:
-    return EngineUnavailableError(
-        f"The Docker engine did not answer while {what}: {short_error(exc)}", hint=START_HINT
-    )
