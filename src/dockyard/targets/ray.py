@@ -8,8 +8,9 @@ autoscaling and the routing; dockyard maps Azure's configuration onto it
 (:mod:`dockyard.targets.ray_options`) and reads Serve's state back
 (:mod:`dockyard.targets.ray_status`).
 
-How a service's files and packages reach the nodes (no shared folder needed): the deploy call
-connects as a Ray driver whose job ``runtime_env`` has
+How a service's files and packages reach the nodes (no shared folder needed): a short driver
+process (:mod:`dockyard.targets.ray_apply`; the user's process never joins the cluster) connects
+with a job ``runtime_env`` that has
 
 * ``working_dir``: the service's app root (score.py, the source folder, ``azureml-models/``),
   zipped and uploaded to the cluster by Ray, unpacked on each node that runs a replica;
@@ -29,7 +30,6 @@ deployment, so that ``start()`` can deploy it again) and its keys in ``ray-keys.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dockyard.builders.portable import check_compatible
-from dockyard.errors import ConflictError, DeploymentError, ValidationError
-from dockyard.targets import ray_client
+from dockyard.errors import DeploymentError, ValidationError
+from dockyard.targets import ray_apply, ray_client
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -57,6 +57,8 @@ STATE_FILE = "ray.json"
 KEYS_FILE = "ray-keys.json"
 #: How long a deploy waits for the replicas' start when the config names no bound.
 DEFAULT_START_TIMEOUT_S = 900.0
+#: How long the driver process may take to upload the files and hand Serve the deployment.
+APPLY_TIMEOUT_S = 300.0
 _POLL_S = 0.25
 
 
@@ -96,7 +98,7 @@ class RayTarget:
         say("the new version failed; keeping the previous version")
         try:
             self._apply(state, previous, say, timeout_s=DEFAULT_START_TIMEOUT_S)
-        except DeploymentError as exc:
+        except (DeploymentError, _StartFailed) as exc:
             return RolloutResult(
                 state=FAILED, error=f"{result.error}\n{exc}", previous_serving=False
             )
@@ -138,10 +140,7 @@ class RayTarget:
         self, state: dict[str, Any], deployment: dict[str, Any], say: Any, timeout_s: float
     ) -> TargetStatus:
         """Deploy ``deployment`` as the service's application and wait until it serves."""
-        from dockyard.server.ray_replica import KEYS, ScoringReplica  # shipped to the replicas
-
         service_dir = Path(state["service_dir"])
-        keys = _read_keys(service_dir)
         runtime_env: dict[str, Any] = {"working_dir": deployment["app_root"]}
         if deployment.get("server_wheel"):
             runtime_env["py_modules"] = [deployment["server_wheel"]]
@@ -151,45 +150,26 @@ class RayTarget:
                 "uv_check": True,
                 "uv_pip_install_options": [],
             }
-        with ray_client.driver(state["address"], runtime_env) as context:
-            import ray  # connected above (Ray is imported after its auth settings)
-            from ray import serve
-
-            state["dashboard_url"] = state.get("dashboard_url") or context.dashboard_url
-            _ensure_serve(state)
-            uploaded = ray.get_runtime_context().runtime_env
-            code_version = _version(uploaded, deployment)
-            options = deployment_options(deployment["config"])
-            say(
-                f"deploying version {code_version} as Serve application {state['app']} at "
-                f"{state['route_prefix']}"
-            )
-            deployment_of: Any = serve.deployment
-            replica = deployment_of(serve.ingress()(ScoringReplica), name=DEPLOYMENT).options(
-                **options, user_config={KEYS: keys} if keys else {}
-            )
-            # Serve 2.60 gives every imperative deploy a random code version, so every change would
-            # restart all replicas; the version of the same content lets it apply keys, replica
-            # counts and autoscaling in place. (Its `version=` option was removed from the public
-            # API; the deployment still carries it, and the pinned Ray is tested for it.)
-            replica._version = code_version
-            app = replica.bind(deployment["env"], bool(keys))
-            try:
-                serve.run_many(
-                    [
-                        serve.RunTarget(
-                            target=app, name=state["app"], route_prefix=state["route_prefix"]
-                        )
-                    ],
-                    wait_for_applications_running=False,
-                )
-            except Exception as exc:  # noqa: BLE001 - Serve's refusals become dockyard errors
-                raise _deploy_error(state, exc) from None
-            state["deployment"] = deployment
-            state["stopped"] = False
-            _save_state(service_dir, state)
-            replicas = expected_replicas(deployment["config"])
-            return self._wait(state, replicas, say, timeout_s)
+        request = {
+            "op": "deploy",
+            "address": state["address"],
+            "runtime_env": runtime_env,
+            "app": state["app"],
+            "route_prefix": state["route_prefix"],
+            "options": deployment_options(deployment["config"]),
+            "env": deployment["env"],
+            "keys": _read_keys(service_dir),
+            "serve_host": state["serve_host"],
+            "serve_port": state["serve_port"],
+        }
+        say(f"uploading the app root and handing Serve application {state['app']} its deployment")
+        answer = ray_apply.apply(request, APPLY_TIMEOUT_S, f"deploying {state['name']!r}")
+        say(f"deployed version {answer['version']} at {state['route_prefix']}")
+        state["dashboard_url"] = state.get("dashboard_url") or answer.get("dashboard_url")
+        state["deployment"] = deployment
+        state["stopped"] = False
+        _save_state(service_dir, state)
+        return self._wait(state, expected_replicas(deployment["config"]), say, timeout_s)
 
     def _wait(
         self, state: dict[str, Any], replicas: int, say: Any, timeout_s: float
@@ -264,10 +244,8 @@ class RayTarget:
         shutil.rmtree(service_dir, ignore_errors=True)
 
     def _delete_app(self, state: dict[str, Any]) -> None:
-        with ray_client.driver(state["address"]):
-            from ray import serve  # connected above (Ray is imported after its auth settings)
-
-            serve.delete(state["app"], _blocking=True)
+        request = {"op": "delete", "address": state["address"], "app": state["app"]}
+        ray_apply.apply(request, APPLY_TIMEOUT_S, f"deleting {state['name']!r}")
 
     # --- reading --------------------------------------------------------------------------------
     def status(self, name: str, service_dir: Path) -> TargetStatus:
@@ -351,42 +329,6 @@ class RayTarget:
 
 class _StartFailed(Exception):
     """The new version's replicas did not start (the message has the replica's traceback)."""
-
-
-def _ensure_serve(state: dict[str, Any]) -> None:
-    """Serve runs on the cluster (dockyard's own clusters start it; an attached one may not)."""
-    from ray import serve  # connected by the caller
-
-    serve.start(
-        http_options={"host": state["serve_host"], "port": int(state["serve_port"])},
-        proxy_location="HeadOnly",
-    )
-
-
-def _deploy_error(state: dict[str, Any], exc: BaseException) -> DeploymentError | ConflictError:
-    text = str(exc)
-    if "route_prefix" in text.lower() or "prefix" in text.lower() and "already" in text.lower():
-        return ConflictError(
-            f"Another Serve application on the cluster at {state['address']} already answers at "
-            f"{state['route_prefix']}: {text.strip()[:400]}",
-            hint="pick another service name, or delete the other application",
-        )
-    return DeploymentError(
-        f"Ray Serve refused the deployment of {state['name']!r}: {type(exc).__name__}: "
-        f"{text.strip()[:800]}",
-        step="start",
-        hint="check the cluster: dockyard compute show " + str(state.get("compute") or "NAME"),
-    )
-
-
-def _version(uploaded: dict[str, Any], deployment: dict[str, Any]) -> str:
-    """A hash of everything a replica runs: the uploaded files, packages and settings."""
-    content = {
-        "files": [uploaded.get("working_dir"), *(uploaded.get("py_modules") or [])],
-        "requirements": deployment.get("requirements"),
-        "env": deployment.get("env"),
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _read_keys(service_dir: Path) -> dict[str, str] | None:

@@ -37,9 +37,11 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def auth_token() -> str | None:
-    """The Ray cluster token this user has, where Ray itself looks for it (``RAY_AUTH_TOKEN``,
-    the file ``RAY_AUTH_TOKEN_PATH`` names, else ``~/.ray/auth_token``, which ``ray start``
-    creates: Ray 2.60 clusters require a token by default)."""
+    """The cluster token when this process uses Ray's token auth (``RAY_AUTH_MODE=token``, for an
+    attached cluster that requires one; dockyard's own clusters do not): ``RAY_AUTH_TOKEN``, the
+    file ``RAY_AUTH_TOKEN_PATH`` names, else ``~/.ray/auth_token``, where Ray looks."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        return None
     token = os.environ.get("RAY_AUTH_TOKEN")
     if token:
         return token.strip()
@@ -93,10 +95,6 @@ def driver(address: str, runtime_env: dict[str, Any] | None = None) -> Iterator[
     """
     check_reachable(address)
     os.environ.update(_PACKAGING_ENV)
-    if "RAY_AUTH_MODE" not in os.environ and auth_token():
-        # Ray's driver sends its token only when told so before Ray is imported; clusters that
-        # `ray start` started need it
-        os.environ["RAY_AUTH_MODE"] = "token"
     try:
         import ray  # the Ray client is heavy: only for cluster operations
     except ImportError:
