@@ -8,15 +8,14 @@ below does the same, then ``Model.get_model_path(name)`` and ``joblib.load``.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
 import pytest
 
-from dockyard import InferenceConfig, LocalWebservice, Model, Webservice, Workspace
+from dockyard import InferenceConfig, LocalWebservice, Model, Workspace
+from tests.integration.local.helpers import script_folder
 
 pytestmark = pytest.mark.slow
 
@@ -56,30 +55,14 @@ def register_regression(ws: Workspace, folder: Path, intercept: float) -> Model:
     return Model.register(ws, model_path=str(path), model_name="diabetes")
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("v1-model-dir", path=str(tmp_path / "ws"), exist_ok=True)
-
-
-@pytest.fixture
-def services(ws: Workspace) -> Iterator[list[Webservice]]:
-    made: list[Webservice] = []
-    yield made
-    for service in made:
-        with contextlib.suppress(Exception):
-            service.delete()
-
-
 def test_mlops_python_score_py_deploys_and_scores_locally(
-    ws: Workspace, tmp_path: Path, services: list[Webservice]
+    ws: Workspace, tmp_path: Path, services: list[str]
 ) -> None:
-    project = tmp_path / "scoring"
-    project.mkdir()
-    (project / "score.py").write_text(MLOPS_SCORE)
+    project = script_folder(tmp_path / "scoring", MLOPS_SCORE)
     model = register_regression(ws, tmp_path / "m1", 0.5)
     config = InferenceConfig(entry_script="score.py", source_directory=str(project))
     service = Model.deploy(ws, "mlops-v1", [model], config, LocalWebservice.deploy_configuration())
-    services.append(service)
+    services.append(service.name)
     service.wait_for_deployment(timeout_sec=120)
     assert service.state == "Healthy", service.get_logs()
     body = service.run(SAMPLE)

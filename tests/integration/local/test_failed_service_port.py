@@ -3,17 +3,14 @@ command that shows why), also while a back-off retry runs init() again; nothing 
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from dockyard import InferenceConfig, Model, Webservice, Workspace
+from tests.integration.local.helpers import run_cli, script_folder
 
 pytestmark = pytest.mark.slow
 
@@ -30,23 +27,14 @@ def run(data):
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("crashport", path=str(tmp_path / "ws"), exist_ok=True)
-
-
-@pytest.fixture
-def deployed(ws: Workspace, tmp_path: Path) -> Iterator[Webservice]:
+def deployed(ws: Workspace, tmp_path: Path, services: list[str]) -> Webservice:
     path = tmp_path / "model.txt"
     path.write_text("weights")
     model = Model.register(ws, model_path=str(path), model_name="broken")
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "score.py").write_text(FAILING)
+    src = script_folder(tmp_path / "src", FAILING)
     config = InferenceConfig(entry_script="score.py", source_directory=str(src))
-    service = Model.deploy(ws, "crashport", [model], config)
-    yield service
-    with contextlib.suppress(Exception):
-        service.delete()
+    services.append("crashport")
+    return Model.deploy(ws, "crashport", [model], config)
 
 
 def test_crash_looping_service_answers_503_at_once_while_retries_run(deployed, ws) -> None:  # type: ignore[no-untyped-def]
@@ -71,11 +59,6 @@ def test_crash_looping_service_answers_503_at_once_while_retries_run(deployed, w
     assert body["state"] == "CrashLoopBackOff"
     assert "dockyard service logs crashport" in body["message"]
     # the command it names works and shows why
-    shown = subprocess.run(
-        [sys.executable, "-m", "dockyard", "service", "logs", "crashport", "-w", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = run_cli(ws, "service", "logs", "crashport", timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert "RuntimeError: the model file is corrupt" in shown.stdout

@@ -7,13 +7,13 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from dockyard import InferenceConfig, Model, Webservice, Workspace
+from tests.integration.local.helpers import holders_of_port, script_folder
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +31,6 @@ def run(data):
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("afterkill", path=str(tmp_path / "ws"), exist_ok=True)
-
-
-@pytest.fixture
 def models(ws: Workspace, tmp_path: Path) -> list[Model]:
     registered = []
     for content in ("v1-weights", "v2-weights"):
@@ -47,42 +42,8 @@ def models(ws: Workspace, tmp_path: Path) -> list[Model]:
 
 @pytest.fixture
 def inference_config(tmp_path: Path) -> InferenceConfig:
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "score.py").write_text(SCORE)
+    src = script_folder(tmp_path / "src", SCORE)
     return InferenceConfig(entry_script="score.py", source_directory=str(src))
-
-
-@pytest.fixture
-def service_names(ws: Workspace) -> Iterator[list[str]]:
-    names: list[str] = []
-    yield names
-    for name in names:
-        with contextlib.suppress(Exception):
-            Webservice(ws, name).delete()
-
-
-def holders_of_port(port: int) -> list[int]:
-    """PIDs of every process with a socket listening on 127.0.0.1:``port`` open."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as handle:
-            for line in handle.readlines()[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(fields[9])
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{entry}/fd"):
-                with contextlib.suppress(OSError):
-                    link = os.readlink(f"/proc/{entry}/fd/{fd}")
-                    if link.startswith("socket:[") and link[8:-1] in inodes:
-                        pids.append(int(entry))
-                        break
-    return pids
 
 
 def kill_everything_holding(port: int) -> list[int]:
@@ -102,10 +63,10 @@ def score(service: Webservice) -> str:
 
 
 def test_update_after_every_process_was_killed_serves_the_new_version(
-    ws, models, inference_config, service_names
+    ws, models, inference_config, services
 ) -> None:  # type: ignore[no-untyped-def]
     service = Model.deploy(ws, "afterkill", [models[0]], inference_config)
-    service_names.append("afterkill")
+    services.append("afterkill")
     service.wait_for_deployment()
     assert score(service) == "v1-weights"
     kill_everything_holding(service.port)
@@ -119,10 +80,10 @@ def test_update_after_every_process_was_killed_serves_the_new_version(
 
 @pytest.mark.parametrize("call", ["reload", "stop-start", "delete"])
 def test_lifecycle_calls_after_every_process_was_killed(
-    ws, models, inference_config, service_names, call: str
+    ws, models, inference_config, services, call: str
 ) -> None:  # type: ignore[no-untyped-def]
     service = Model.deploy(ws, f"killed-{call}", [models[0]], inference_config)
-    service_names.append(f"killed-{call}")
+    services.append(f"killed-{call}")
     service.wait_for_deployment()
     port = service.port
     kill_everything_holding(port)

@@ -7,21 +7,20 @@ by tests/integration/builders.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from dockyard import InferenceConfig, LocalWebservice, Model, Webservice, Workspace
+from dockyard import InferenceConfig, LocalWebservice, Model, Workspace
 from dockyard.errors import ConflictError, WebserviceException
+from tests.integration.local.helpers import script_folder
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +47,8 @@ VERSION = 1
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("local-tests", path=str(tmp_path / "ws"), exist_ok=True)
-
-
-@pytest.fixture
 def project(tmp_path: Path) -> Path:
-    src = tmp_path / "project"
-    src.mkdir()
-    (src / "score.py").write_text(SCORE)
-    return src
+    return script_folder(tmp_path / "project", SCORE)
 
 
 def _register(ws: Workspace, tmp_path: Path, factor: int) -> Model:
@@ -67,27 +58,18 @@ def _register(ws: Workspace, tmp_path: Path, factor: int) -> Model:
     return Model.register(ws, model_path=str(folder / "model.json"), model_name="summer")
 
 
-@pytest.fixture
-def cleanup(ws: Workspace) -> Iterator[list[Webservice]]:
-    services: list[Webservice] = []
-    yield services
-    for service in services:
-        with contextlib.suppress(Exception):  # best effort
-            service.delete()
-
-
-def _deploy(ws, name, models, project, cleanup, port=None):  # type: ignore[no-untyped-def]
+def _deploy(ws, name, models, project, services, port=None):  # type: ignore[no-untyped-def]
     config = InferenceConfig(entry_script="score.py", source_directory=str(project))
     service = Model.deploy(
         ws, name, models, config, LocalWebservice.deploy_configuration(port=port)
     )
-    cleanup.append(service)
+    services.append(name)
     return service
 
 
-def test_deploy_run_reload_update_logs_delete(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+def test_deploy_run_reload_update_logs_delete(ws, tmp_path, project, services) -> None:  # type: ignore[no-untyped-def]
     model1 = _register(ws, tmp_path, 1)
-    service = _deploy(ws, "summer-svc", [model1], project, cleanup)
+    service = _deploy(ws, "summer-svc", [model1], project, services)
     service.wait_for_deployment(show_output=True)
     assert service.state == "Healthy"
     port = service.port
@@ -118,7 +100,7 @@ def test_deploy_run_reload_update_logs_delete(ws, tmp_path, project, cleanup) ->
     )
 
     service.delete()
-    cleanup.clear()
+    services.clear()
     assert "summer-svc" not in ws.webservices
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))  # the port is free again
@@ -126,14 +108,14 @@ def test_deploy_run_reload_update_logs_delete(ws, tmp_path, project, cleanup) ->
 
 
 def test_init_failure_is_crashloop_with_traceback_then_reload_fixes_it(
-    ws, tmp_path, project, cleanup
+    ws, tmp_path, project, services
 ) -> None:  # type: ignore[no-untyped-def]
     model = _register(ws, tmp_path, 1)
     (project / "score.py").write_text(
         "def init():\n    raise ValueError('model file is corrupt: cannot load weights')\n\n"
         "def run(data):\n    return data\n"
     )
-    service = _deploy(ws, "broken-svc", [model], project, cleanup)
+    service = _deploy(ws, "broken-svc", [model], project, services)
     started = time.monotonic()
     with pytest.raises(WebserviceException) as info:
         service.wait_for_deployment()
@@ -158,7 +140,7 @@ def test_init_failure_is_crashloop_with_traceback_then_reload_fixes_it(
 
 
 def test_get_model_path_names_missing_model_and_lists_present(
-    ws, tmp_path, project, cleanup
+    ws, tmp_path, project, services
 ) -> None:  # type: ignore[no-untyped-def]
     model = _register(ws, tmp_path, 1)
     (project / "score.py").write_text(
@@ -166,7 +148,7 @@ def test_get_model_path_names_missing_model_and_lists_present(
         "def init():\n    Model.get_model_path('no-such-model')\n"
         "def run(data):\n    return data\n"
     )
-    service = _deploy(ws, "gmp-svc", [model], project, cleanup)
+    service = _deploy(ws, "gmp-svc", [model], project, services)
     with pytest.raises(WebserviceException) as info:
         service.wait_for_deployment(timeout_sec=60)
     text = str(info.value)
@@ -174,9 +156,9 @@ def test_get_model_path_names_missing_model_and_lists_present(
     assert "summer" in text  # the model that is there is listed
 
 
-def test_kill_9_of_the_server_is_restarted(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+def test_kill_9_of_the_server_is_restarted(ws, tmp_path, project, services) -> None:  # type: ignore[no-untyped-def]
     model = _register(ws, tmp_path, 1)
-    service = _deploy(ws, "kill-svc", [model], project, cleanup)
+    service = _deploy(ws, "kill-svc", [model], project, services)
     service.wait_for_deployment()
     status = service._target_status()
     assert status.pids
@@ -194,9 +176,9 @@ def test_kill_9_of_the_server_is_restarted(ws, tmp_path, project, cleanup) -> No
     assert service.run(test_sample)["result"] == [55, 55]
 
 
-def test_update_under_light_load_has_no_failed_request(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+def test_update_under_light_load_has_no_failed_request(ws, tmp_path, project, services) -> None:  # type: ignore[no-untyped-def]
     model1 = _register(ws, tmp_path, 1)
-    service = _deploy(ws, "load-svc", [model1], project, cleanup)
+    service = _deploy(ws, "load-svc", [model1], project, services)
     service.wait_for_deployment()
     uri = service.scoring_uri
     failures: list[str] = []
@@ -234,9 +216,9 @@ def test_update_under_light_load_has_no_failed_request(ws, tmp_path, project, cl
     assert 55 in answers and 110 in answers
 
 
-def test_failing_update_keeps_the_old_version_serving(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+def test_failing_update_keeps_the_old_version_serving(ws, tmp_path, project, services) -> None:  # type: ignore[no-untyped-def]
     model = _register(ws, tmp_path, 1)
-    service = _deploy(ws, "keep-svc", [model], project, cleanup)
+    service = _deploy(ws, "keep-svc", [model], project, services)
     service.wait_for_deployment()
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -250,21 +232,21 @@ def test_failing_update_keeps_the_old_version_serving(ws, tmp_path, project, cle
     assert service.state == "Healthy"
 
 
-def test_two_services_a_taken_port_and_redeploy_replaces(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+def test_two_services_a_taken_port_and_redeploy_replaces(ws, tmp_path, project, services) -> None:  # type: ignore[no-untyped-def]
     model = _register(ws, tmp_path, 1)
-    a = _deploy(ws, "svc-a", [model], project, cleanup)
-    b = _deploy(ws, "svc-b", [model], project, cleanup)
+    a = _deploy(ws, "svc-a", [model], project, services)
+    b = _deploy(ws, "svc-b", [model], project, services)
     a.wait_for_deployment()
     b.wait_for_deployment()
     assert a.port != b.port
     assert a.run(test_sample) == b.run(test_sample)
 
     with pytest.raises(ConflictError, match=str(a.port)):
-        _deploy(ws, "svc-c", [model], project, cleanup, port=a.port)
+        _deploy(ws, "svc-c", [model], project, services, port=a.port)
 
     port = a.port
     (project / "score.py").write_text(SCORE.replace("VERSION = 1", "VERSION = 7"))
-    again = _deploy(ws, "svc-a", [model], project, cleanup)
+    again = _deploy(ws, "svc-a", [model], project, services)
     again.wait_for_deployment()
     assert again.port == port
     assert again.run(test_sample)["version"] == 7
@@ -272,7 +254,7 @@ def test_two_services_a_taken_port_and_redeploy_replaces(ws, tmp_path, project, 
 
 
 def test_seed_local_deployment_sample_with_only_imports_changed(
-    ws, tmp_path, project, cleanup
+    ws, tmp_path, project, services
 ) -> None:  # type: ignore[no-untyped-def]
     """The seed guide's sample, verbatim apart from the imports and the file paths."""
     from dockyard import Environment
@@ -291,7 +273,7 @@ def test_seed_local_deployment_sample_with_only_imports_changed(
     free.close()
     deployment_config = LocalWebservice.deploy_configuration(port=port)
     service = Model.deploy(ws, "mymodel", [model], inference_config, deployment_config)
-    cleanup.append(service)
+    services.append(service.name)
     service.wait_for_deployment(True)
     print(service.port)
     prediction = service.run(input_data=bytes(test_sample, encoding="utf8"))
@@ -306,11 +288,11 @@ def test_seed_local_deployment_sample_with_only_imports_changed(
     assert prediction == {"version": 1, "result": [55, 55]}
     assert service.run(input_data=test_sample)["result"] == [110, 110]
     service.delete()
-    cleanup.clear()
+    services.clear()
     assert "mymodel" not in ws.webservices
 
 
-def test_warm_reload_reads_edited_user_modules_fresh(ws, tmp_path, project, cleanup) -> None:  # type: ignore[no-untyped-def]
+def test_warm_reload_reads_edited_user_modules_fresh(ws, tmp_path, project, services) -> None:  # type: ignore[no-untyped-def]
     """Reloads fork from a warm parent that preloaded installed packages, never user code."""
     model = _register(ws, tmp_path, 1)
     (project / "helper.py").write_text("ANSWER = 'first'\n")
@@ -318,7 +300,7 @@ def test_warm_reload_reads_edited_user_modules_fresh(ws, tmp_path, project, clea
         "import json\nimport helper\n\ndef init():\n    pass\n\n"
         "def run(raw):\n    return {'answer': helper.ANSWER}\n"
     )
-    service = _deploy(ws, "warm-svc", [model], project, cleanup)
+    service = _deploy(ws, "warm-svc", [model], project, services)
     service.wait_for_deployment()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "warm parent pid" not in service.get_logs():

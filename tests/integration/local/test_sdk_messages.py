@@ -9,12 +9,8 @@ the environment failure, which builds a (failing) environment with uv.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +19,7 @@ import pytest
 
 from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Webservice, Workspace
 from dockyard.errors import WebserviceException
+from tests.integration.local.helpers import run_cli, script_folder
 
 pytestmark = pytest.mark.slow
 
@@ -50,16 +47,8 @@ def run(data):
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("sdk-messages", path=str(tmp_path / "ws"), exist_ok=True)
-
-
-@pytest.fixture
 def src(tmp_path: Path) -> Path:
-    folder = tmp_path / "src"
-    folder.mkdir()
-    (folder / "score.py").write_text(SCORE)
-    return folder
+    return script_folder(tmp_path / "src", SCORE)
 
 
 def _register(ws: Workspace, tmp_path: Path, text: str) -> Model:
@@ -69,28 +58,10 @@ def _register(ws: Workspace, tmp_path: Path, text: str) -> Model:
     return Model.register(ws, model_path=str(path), model_name="weights")
 
 
-@pytest.fixture
-def services(ws: Workspace) -> Iterator[list[str]]:
-    names: list[str] = []
-    yield names
-    for name in names:
-        with contextlib.suppress(Exception):
-            Webservice(ws, name).delete()
-
-
 def _deploy(ws: Workspace, name: str, models: list[Any], src: Path, services: list[str], **cfg: Any) -> Webservice:  # fmt: skip
     services.append(name)
     config = InferenceConfig(entry_script="score.py", source_directory=str(src))
     return Model.deploy(ws, name, models, config, LocalWebservice.deploy_configuration(**cfg))
-
-
-def _cli(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dockyard", *args, "--workspace", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 # --- item 9: progress shows only the operation waited for ------------------------------------------
@@ -127,7 +98,7 @@ def test_progress_of_start_after_stop_has_no_old_event(ws, tmp_path, src, servic
         assert old not in text, (old, text)
     # the CLI's start prints the same progress (and nothing from before it)
     service.stop()
-    result = _cli(ws, "service", "start", "restart")
+    result = run_cli(ws, "service", "start", "restart", timeout=180)
     assert result.returncode == 0, result.stderr
     cli_text = result.stdout + result.stderr
     assert "Healthy" in cli_text
@@ -258,7 +229,7 @@ def test_after_an_environment_failure_hints_lead_to_a_working_service(
     logs = service.get_logs()
     assert "failed at step environment" in logs and "six==99.0.0" in logs
     assert "Model.deploy(" not in logs  # the log is shown to CLI users too: no SDK call in it
-    shown = _cli(ws, "service", "logs", "envfail")
+    shown = run_cli(ws, "service", "logs", "envfail", timeout=180)
     assert "six==99.0.0" in shown.stdout + shown.stderr
 
     # start(): nothing to start, and the same call (not "deployment.json is missing")

@@ -8,17 +8,15 @@ app root answers as in a deployment; a real ``azureml`` package installed in it 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Webservice, Workspace
+from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Workspace
 from dockyard.builders import runtime
 from dockyard.ops.services import services_root
 from dockyard.targets.supervisor import SPEC_FILE
@@ -52,20 +50,6 @@ SEED_SNIPPET = (
 )
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("stand-ins", path=str(tmp_path / "ws"), exist_ok=True)
-
-
-@pytest.fixture
-def services(ws: Workspace) -> Iterator[list[Webservice]]:
-    made: list[Webservice] = []
-    yield made
-    for service in made:
-        with contextlib.suppress(Exception):
-            service.delete()
-
-
 def _python(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # a user's shell: none of the service's variables
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AML_", "AZUREML_"))}
@@ -74,7 +58,7 @@ def _python(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_python_of_a_local_services_environment_finds_the_stand_ins(
-    ws: Workspace, tmp_path: Path, services: list[Webservice]
+    ws: Workspace, tmp_path: Path, services: list[str]
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -87,7 +71,7 @@ def test_python_of_a_local_services_environment_finds_the_stand_ins(
         entry_script="score.py", source_directory=str(project), environment=env
     )
     service = Model.deploy(ws, "standins", [model], config, LocalWebservice.deploy_configuration())
-    services.append(service)
+    services.append(service.name)
     service.wait_for_deployment(timeout_sec=600)
     assert service.run(json.dumps({})) == {"factor": 3}
 

@@ -3,14 +3,10 @@ keys on a local service; the CLI over the same services; a conda spec that canno
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,15 +14,11 @@ import pytest
 
 from dockyard import Environment, InferenceConfig, LocalWebservice, Model, Webservice, Workspace
 from dockyard.errors import WebserviceException
+from tests.integration.local.helpers import run_cli, script_folder
 
 pytestmark = pytest.mark.slow
 
 SCORE = "def init():\n    print('ready to score')\n\ndef run(data):\n    return {'echo': data}\n"
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace.create("supervision", path=str(tmp_path / "ws"), exist_ok=True)
 
 
 @pytest.fixture
@@ -38,28 +30,8 @@ def model(ws: Workspace, tmp_path: Path) -> Model:
 
 @pytest.fixture
 def inference_config(tmp_path: Path) -> InferenceConfig:
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "score.py").write_text(SCORE)
+    src = script_folder(tmp_path / "src", SCORE)
     return InferenceConfig(entry_script="score.py", source_directory=str(src))
-
-
-@pytest.fixture
-def services(ws: Workspace) -> Iterator[list[str]]:
-    names: list[str] = []
-    yield names
-    for name in names:
-        with contextlib.suppress(Exception):
-            Webservice(ws, name).delete()
-
-
-def _cli(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dockyard", *args, "--workspace", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_a_dead_supervisor_is_noticed_and_service_start_recovers(
@@ -81,7 +53,7 @@ def test_a_dead_supervisor_is_noticed_and_service_start_recovers(
     with pytest.raises(WebserviceException, match="not running"):
         service.wait_for_deployment(timeout_sec=5)
 
-    result = _cli(ws, "service", "start", "phoenix")
+    result = run_cli(ws, "service", "start", "phoenix")
     assert result.returncode == 0, result.stderr
     assert Webservice(ws, "phoenix").state == "Healthy"
     assert Webservice(ws, "phoenix").port == port
@@ -137,19 +109,19 @@ def test_cli_lists_shows_runs_and_deletes(ws, model, inference_config, services)
     service = Model.deploy(ws, "cli-echo", [model], inference_config)
     services.append("cli-echo")
     service.wait_for_deployment()
-    listing = _cli(ws, "service", "list", "--output", "json")
+    listing = run_cli(ws, "service", "list", "--output", "json")
     assert listing.returncode == 0, listing.stderr
     rows = json.loads(listing.stdout)
     assert rows[0]["name"] == "cli-echo" and rows[0]["state"] == "Healthy"
     assert rows[0]["scoringUri"] == service.scoring_uri
-    ran = _cli(ws, "service", "run", "cli-echo", "--data", '"ping"')
+    ran = run_cli(ws, "service", "run", "cli-echo", "--data", '"ping"')
     assert ran.returncode == 0 and json.loads(ran.stdout) == {"echo": '"ping"'}
-    logs = _cli(ws, "service", "logs", "cli-echo", "-n", "200")
+    logs = run_cli(ws, "service", "logs", "cli-echo", "-n", "200")
     assert "ready to score" in logs.stdout
-    missing = _cli(ws, "service", "show", "no-such")
+    missing = run_cli(ws, "service", "show", "no-such")
     assert missing.returncode != 0
     assert "no-such" in missing.stderr and "Traceback" not in missing.stderr
-    deleted = _cli(ws, "service", "delete", "cli-echo")
+    deleted = run_cli(ws, "service", "delete", "cli-echo")
     assert deleted.returncode == 0
     assert "cli-echo" not in ws.webservices
 
