@@ -47,9 +47,12 @@ _EXPORTS: dict[str, str] = {
     "RayCompute": ".compute",
     # web services and their deployment configurations
     "AciWebservice": ".webservice.container",
+    "AksWebservice": ".webservice.cluster",
+    "ClusterWebservice": ".webservice.cluster",
     "ContainerWebservice": ".webservice.container",
     "LocalWebservice": ".webservice.local",
     "Webservice": ".webservice.base",
+    "measure_capacity": ".webservice.capacity",
     "replicas_needed": ".webservice.config",
 }
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dockyard.assets.environment import EnvironmentsView
     from dockyard.assets.image import ImagesView
     from dockyard.assets.model import ModelsView
+    from dockyard.compute import ComputeTarget
     from dockyard.store.db import Store
     from dockyard.webservice import WebservicesView
 
@@ -353,6 +354,13 @@ class Workspace:
         from dockyard.webservice import WebservicesView  # keeps `import dockyard.workspace` light
 
         return WebservicesView(self)
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """The workspace's compute targets (Ray clusters, created or attached), by name."""
+        from dockyard.compute import compute_targets  # keeps `import dockyard.workspace` light
+
+        return compute_targets(self)
 
     def __repr__(self) -> str:
         return f"Workspace.create(name={self.name!r}, path={str(self.path)!r})"

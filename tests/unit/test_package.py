@@ -13,7 +13,9 @@ HEAVY = ("sqlalchemy", "docker", "ray", "typer", "rich", "alembic", "pydantic")
 PUBLIC = [
     "AciWebservice",
     "AksCompute",
+    "AksWebservice",
     "AzureMLException",
+    "ClusterWebservice",
     "ComputeTarget",
     "ComputeTargetException",
     "CondaDependencies",
@@ -38,6 +40,7 @@ PUBLIC = [
     "WebserviceException",
     "Workspace",
     "__version__",
+    "measure_capacity",
     "replicas_needed",
 ]
 

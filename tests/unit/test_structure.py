@@ -19,7 +19,13 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "dockyard"
-USER_OBJECTS = ("dockyard.workspace", "dockyard.assets", "dockyard.webservice", "dockyard.cli")
+USER_OBJECTS = (
+    "dockyard.workspace",
+    "dockyard.assets",
+    "dockyard.compute",
+    "dockyard.webservice",
+    "dockyard.cli",
+)
 LOWER_LAYERS = (
     "dockyard.ops",
     "dockyard.store",

@@ -277,8 +277,9 @@ class Model:
         from dockyard.webservice.base import Webservice  # the web service layer, when deploying
 
         return Webservice.deploy_from_model(
-            workspace, name, models, inference_config, deployment_config, overwrite=overwrite
-        )
+            workspace, name, models, inference_config, deployment_config,
+            deployment_target=deployment_target, overwrite=overwrite,
+        )  # fmt: skip
 
     @staticmethod
     def package(

@@ -81,6 +81,7 @@ def _service_words() -> dict[str, str]:
         "deploy": f"`dockyard model deploy --name {s} ... --overwrite`",
         "delete": f"`dockyard service delete {s}`",
         "start": f"`dockyard service start {s}`",
+        "keys": f"`dockyard service keys {s}`",
     }
 
 
@@ -155,6 +156,18 @@ def _rules() -> list[Rule]:
          lit("fix that setting in the --dc file; see docs/deploy.md" if _has_flag("--dc")
              else "fix that setting; see docs/deploy.md")),
         (r"cannot answer run\(\)", lit("cannot answer requests")),
+        # --- cluster services ------------------------------------------------------------------
+        (r"pass deployment_target=ComputeTarget\(ws, NAME\), or create one: dockyard compute create NAME",
+         lit("pass --compute-target NAME (`dockyard compute list` shows them), or create one: "
+             "`dockyard compute create NAME`")),
+        (r"use AksWebservice\.deploy_configuration\(\.\.\.\) with deployment_target, or drop it",
+         lit('use a --dc file with "computeType": "aks" with --compute-target, or drop --compute-target')),
+        (r"its keys authenticate callers \(service\.get_keys\(\)\); for tokens deploy with "
+         r"AksWebservice\.deploy_configuration\(auth_enabled=False, token_auth_enabled=True\)",
+         lit(f"its keys authenticate callers ({w['keys']}); for tokens deploy with a --dc file "
+             'holding {"computeType": "aks", "authEnabled": false, "tokenAuthEnabled": true}')),
+        (r"deploy it first: Model\.deploy\(ws, name, models, inference_config, deployment_config\)",
+         lit(f"deploy it first: {w['deploy']}")),
         (r"regen_key: unknown key", lit("--regen: unknown key")),
         (r'use "Primary" or "Secondary"', lit("use --regen Primary or --regen Secondary")),
         (r"check service\.state \(([^)]*)\) and service\.get_logs\(\)",

@@ -234,6 +234,14 @@ def deploy(
         int | None,
         typer.Option("--port", help="Local port (default: a free one).", min=1, max=65535),
     ] = None,
+    compute_target: Annotated[
+        str | None,
+        typer.Option(
+            "--compute-target",
+            help="Ray cluster to deploy to (a --dc file with computeType aks; default: the "
+            "workspace's cluster, or a new local one).",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a service of that name.")
     ] = False,
@@ -244,7 +252,8 @@ def deploy(
     workspace: WorkspaceOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Deploy models as a web service (local by default; v1 --ic/--dc files accepted)."""
+    """Deploy models as a web service (local by default; v1 --ic/--dc files accepted;
+    computeType aks in the --dc file deploys to a Ray cluster)."""
     from dockyard import (
         InferenceConfig,
         LocalWebservice,
@@ -274,7 +283,10 @@ def deploy(
     config = config_from_file(dc) if dc is not None else LocalWebservice.deploy_configuration()
     if port is not None:
         config.port = port
-    service = Model.deploy(ws, name, models, inference_config, config, overwrite=overwrite)
+    service = Model.deploy(
+        ws, name, models, inference_config, config,
+        deployment_target=compute_target, overwrite=overwrite,
+    )  # fmt: skip
     if not no_wait:
         service.wait_for_deployment(show_output=True, timeout_sec=timeout)  # progress: stderr
     emit(

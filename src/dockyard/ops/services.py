@@ -240,8 +240,7 @@ def delete(ws: Workspace, name: str) -> None:
     images stay)."""
     record = records.require(ws, name)
     target_of(ws, record).delete(name, Path(record.runtime["service_dir"]))
-    if record.spec.get("config", {}).get("auth_enabled"):
-        keys.forget(ws, name)
+    keys.forget(ws, name)  # key or token auth alike (nothing to forget for an open service)
     records.remove(ws, name)
 
 

@@ -59,7 +59,11 @@ class Responder:
         self.gate = ConcurrencyGate(
             settings.max_concurrent_requests, settings.max_request_wait_time_ms
         )
-        self.auth = KeyAuth(settings.keys_file) if settings.keys_file else None
+        self.auth = (
+            KeyAuth(settings.keys_file, settings.service_name if settings.token_auth else None)
+            if settings.keys_file
+            else None
+        )
         self.cors = Cors(settings.cors_origins) if settings.cors_origins else None
         self.ids = wire.RequestIds()
         sv = settings.server_version_header

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from dockyard.store.db import Store
+from dockyard.store.layout import COMPUTES
 from dockyard.store.schema import ComputeRow
 
 CREATED, ATTACHED = "created", "attached"
 #: The workspace folder that holds one folder per created compute target.
-COMPUTES = "computes"
 
 
 @dataclass

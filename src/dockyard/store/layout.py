@@ -40,6 +40,8 @@ WORKSPACE_FILE = "workspace.json"
 METADATA_DB = "metadata.db"
 BLOBS, SECRETS, MODELS, LOCKS = "blobs", "secrets", "models", "locks"
 SERVICES, ENVS, IMAGES, PACKAGES = "services", "envs", "images", "packages"
+#: Created compute targets (a local Ray cluster's record and pids): ``computes/NAME``.
+COMPUTES = "computes"
 SETTINGS_FILE = "settings.json"
 #: Where built environments go instead of ``<workspace>/envs`` (shared between workspaces).
 ENV_CACHE_VAR = "DOCKYARD_ENV_CACHE"
@@ -55,6 +57,7 @@ WORKSPACE_ENTRIES = frozenset(
         MODELS,
         LOCKS,
         SERVICES,
+        COMPUTES,
         ENVS,
         IMAGES,
     }

@@ -213,9 +213,9 @@ class RayTarget:
         state = _load_state(service_dir)
         if state is None or not state.get("deployment"):
             raise DeploymentError(
-                f"Service {name!r} has never run on the cluster; deploy it first",
+                f"Service {name!r} has never run on the cluster",
                 step="start",
-                hint="Model.deploy(ws, name, models, inference_config, deployment_config)",
+                hint="deploy it first: Model.deploy(ws, name, models, inference_config, deployment_config)",
             )
         if state.get("stopped"):
             try:

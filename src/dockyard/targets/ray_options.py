@@ -76,7 +76,7 @@ def deployment_options(config: dict[str, Any]) -> dict[str, Any]:
         "max_surge_percent": 100,
         "backpressure_config": {"status_code": 503, "retry_after_s": RETRY_AFTER_S},
     }
-    if config.get("num_replicas") or not config.get("autoscale_enabled", True):
+    if fixed_count(config):
         options["num_replicas"] = int(
             config.get("num_replicas") or config.get("autoscale_min_replicas") or 1
         )
@@ -106,9 +106,15 @@ def autoscaling(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fixed_count(config: dict[str, Any]) -> bool:
+    """Is the replica count fixed (``num_replicas``, or ``autoscale_enabled=False``)? Azure's
+    rule: autoscaling is on unless ``num_replicas`` is given."""
+    return bool(config.get("num_replicas")) or config.get("autoscale_enabled") is False
+
+
 def expected_replicas(config: dict[str, Any]) -> int:
     """Replicas a new version must have running before it counts as started."""
-    if config.get("num_replicas") or not config.get("autoscale_enabled", True):
+    if fixed_count(config):
         return int(config.get("num_replicas") or config.get("autoscale_min_replicas") or 1)
     return max(1, int(config.get("autoscale_min_replicas", 1)))
 

@@ -87,12 +87,21 @@ class Webservice:
     @property
     def scoring_uri(self) -> str | None:
         port = self.port
-        return f"http://127.0.0.1:{port}/score" if port else None
+        base = self._base_uri(port)
+        return f"{base}/score" if base else None
 
     @property
     def swagger_uri(self) -> str | None:
-        port = self.port
-        return f"http://127.0.0.1:{port}/swagger.json" if port else None
+        base = self._base_uri(self.port)
+        return f"{base}/swagger.json" if base else None
+
+    def _base_uri(self, port: int | None) -> str | None:
+        """Where the service answers: its own port on 127.0.0.1, or (cluster services) the
+        cluster's proxy and the service's route, as its target reported it."""
+        recorded = self._record.runtime.get("base_uri")
+        if recorded:
+            return str(recorded)
+        return f"http://127.0.0.1:{port}" if port else None
 
     @property
     def state(self) -> str:
@@ -127,6 +136,11 @@ class Webservice:
     @property
     def auth_enabled(self) -> bool:
         return bool(self._record.spec.get("config", {}).get("auth_enabled"))
+
+    def authorization_header(self) -> str | None:
+        """The ``Authorization`` value a caller sends (``Bearer <primary key>``), or None when
+        the service is open."""
+        return f"Bearer {self.get_keys()[0]}" if self.auth_enabled else None
 
     @property
     def created_time(self) -> Any:
@@ -311,6 +325,7 @@ class Webservice:
             "state": status.state,
             "error": status.error,
             "restartCount": status.restart_count,
+            **({"replicas": status.details["replicas"]} if "replicas" in status.details else {}),
             "scoringUri": self.scoring_uri,
             "swaggerUri": self.swagger_uri,
             "port": status.port,
@@ -364,7 +379,10 @@ class Webservice:
         **_: Any,
     ) -> Webservice:
         """Run a built ``Image`` as a service (the seed's split pipeline, step 3)."""
-        deploy_from_image(workspace, name, image, deployment_config, overwrite=overwrite)
+        deploy_from_image(
+            workspace, name, image, deployment_config, overwrite=overwrite,
+            deployment_target=deployment_target,
+        )  # fmt: skip
         return Webservice(workspace, name)
 
     @staticmethod
@@ -378,7 +396,10 @@ class Webservice:
         overwrite: bool = False,
         **_: Any,
     ) -> Webservice:
-        deploy(workspace, name, models, inference_config, deployment_config, overwrite=overwrite)
+        deploy(
+            workspace, name, models, inference_config, deployment_config, overwrite=overwrite,
+            deployment_target=deployment_target,
+        )  # fmt: skip
         return Webservice(workspace, name)
 
 

@@ -167,8 +167,9 @@ def measure_capacity(
     replicas = _replicas(data)
     load_concurrency = concurrency or max_concurrent * replicas
     headers = {"Content-Type": "application/json"}
-    if data.get("authEnabled"):
-        headers["Authorization"] = f"Bearer {service.get_keys()[0]}"
+    authorization = service.authorization_header()
+    if authorization:
+        headers["Authorization"] = authorization
     scoring_s = float(config.get("scoring_timeout_ms") or 60_000) / 1000
     timeout = httpx.Timeout(min(scoring_s + 5, duration_s + 30), connect=10.0)
     limits = httpx.Limits(max_connections=load_concurrency + 1)

@@ -126,6 +126,11 @@ class ClusterWebservice(Webservice):
         token, expiry, refresh = keys.access_token(self.workspace, self.name)
         return AccessToken(token, expiry, refresh)
 
+    def authorization_header(self) -> str | None:
+        if self._config_value("token_auth_enabled"):
+            return f"Bearer {self.get_access_token().access_token}"
+        return super().authorization_header()
+
     def _config_value(self, name: str) -> Any:
         return self._record.spec.get("config", {}).get(name)
 

@@ -8,6 +8,7 @@ parameters (``location``, ``ssl_*``, ``vnet_name``, ...) are accepted and ignore
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -195,17 +196,20 @@ class ClusterDeploymentConfig(DeploymentConfig):
             )
         return self
 
+    def to_settings(self) -> ServiceSettings:
+        settings = super().to_settings()
+        if not self.token_auth_enabled:
+            return settings
+        # tokens are signed with the service's keys: the keys exist, clients never send them
+        env = {**settings.server_env, contract.AUTH_MODE_ENV: "token"}
+        return dataclasses.replace(settings, auth_enabled=True, server_env=env)
+
     @property
     def autoscaling(self) -> bool:
         """Does the service autoscale (Azure's default: yes unless num_replicas is set)?"""
         if self.autoscale_enabled is None:
             return self.num_replicas is None
         return self.autoscale_enabled
-
-    def serialize(self) -> dict[str, Any]:
-        data = super().serialize()
-        data["autoscale_enabled"] = self.autoscaling
-        return data
 
 
 _IGNORED = {
@@ -262,7 +266,13 @@ def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig
             hint="fix the named argument; see docs/deploy.md for every setting and its range",
         ) from None
     if isinstance(config, ClusterDeploymentConfig):
-        _say_not_mapped(values)
+        _say_not_mapped(
+            {
+                k: v
+                for k, v in values.items()
+                if v != ClusterDeploymentConfig.model_fields[k].default
+            }
+        )
     return config
 
 

@@ -37,14 +37,14 @@ def call(service: Webservice, input_data: Any) -> Any:
 
     status = service._refresh()
     raise_if_down(service, status)
-    port = status.port or service._record.runtime.get("port")
-    if not port:
+    base = service._base_uri(status.port or service._record.runtime.get("port"))
+    if not base:
         raise WebserviceError(
             f"Service {service.name!r} has no scoring URI yet (state {status.state})",
             hint="wait until it is Healthy: service.wait_for_deployment()",
             state=status.state,
         )
-    uri = f"http://127.0.0.1:{port}/score"
+    uri = f"{base}/score"
     if isinstance(input_data, bytes | str):
         body = input_data.encode() if isinstance(input_data, str) else input_data
     else:
@@ -57,8 +57,9 @@ def call(service: Webservice, input_data: Any) -> Any:
             ) from None
     request_id = str(uuid.uuid4())
     headers = {"Content-Type": "application/json", "x-request-id": request_id}
-    if service.auth_enabled:
-        headers["Authorization"] = f"Bearer {service.get_keys()[0]}"
+    authorization = service.authorization_header()
+    if authorization:
+        headers["Authorization"] = authorization
     timeout = service._record.spec.get("config", {}).get("scoring_timeout_ms", 60_000) / 1000 + 5
     try:
         response = httpx.post(

@@ -59,7 +59,10 @@ def _process_worker(root: str) -> None:
     )  # type: ignore[arg-type]
 
 
-def test_two_processes_one_build(tmp_path: Path) -> None:
+def test_two_processes_one_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # spawned children unpickle _process_worker by its module name (tests.unit...), so they need
+    # the repository on their sys.path (pytest's importlib mode does not put it there)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3]))
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_process_worker, args=(str(tmp_path),)) for _ in range(2)]
     for p in procs:
