@@ -61,6 +61,8 @@ def deployment_options(config: dict[str, Any]) -> dict[str, Any]:
         actor["memory"] = int(float(config["memory_gb"]) * GIB)
     if config.get("gpu_cores"):
         actor["num_gpus"] = float(config["gpu_cores"])
+    if config.get("ray_resources"):
+        actor["resources"] = {str(k): float(v) for k, v in config["ray_resources"].items()}
     options: dict[str, Any] = {
         "ray_actor_options": actor,
         "max_ongoing_requests": admit,

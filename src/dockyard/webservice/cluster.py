@@ -85,13 +85,16 @@ class ClusterWebservice(Webservice):
         compute_target_name: str | None = None,
         cpu_cores_limit: float | None = None,
         memory_gb_limit: float | None = None,
+        ray_resources: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> ClusterDeploymentConfig:
         """Azure's AKS settings, with its defaults: autoscaling 1-10 replicas at 70% target
         utilisation (on unless ``num_replicas`` is given), ``cpu_cores=0.1``, ``memory_gb=0.5``,
         key auth on, ``scoring_timeout_ms=60000``, ``replica_max_concurrent_requests=1``,
         ``max_request_wait_time=500`` (ms; then 503 with ``Retry-After``). Settings that have
-        no meaning on Ray are accepted and said once."""
+        no meaning on Ray are accepted and said once. dockyard's own: ``ray_resources`` (Ray
+        custom resources each replica needs, to place replicas on chosen nodes) and
+        ``autoscale_downscale_delay_seconds`` (60)."""
         config = build_config(
             ClusterDeploymentConfig,
             autoscale_enabled=autoscale_enabled, autoscale_min_replicas=autoscale_min_replicas,
@@ -109,7 +112,8 @@ class ClusterWebservice(Webservice):
             timeout_seconds=timeout_seconds, success_threshold=success_threshold,
             failure_threshold=failure_threshold, namespace=namespace,
             token_auth_enabled=token_auth_enabled, compute_target_name=compute_target_name,
-            cpu_cores_limit=cpu_cores_limit, memory_gb_limit=memory_gb_limit, **kwargs,
+            cpu_cores_limit=cpu_cores_limit, memory_gb_limit=memory_gb_limit,
+            ray_resources=ray_resources, **kwargs,
         )  # fmt: skip
         assert isinstance(config, ClusterDeploymentConfig)
         return config

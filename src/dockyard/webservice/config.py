@@ -171,6 +171,9 @@ class ClusterDeploymentConfig(DeploymentConfig):
     namespace: str | None = None
     #: The compute target's name, when deployed with ``deployment_target=`` (recorded).
     compute_target_name: str | None = None
+    #: dockyard's own: Ray custom resources each replica needs, to place replicas on the nodes
+    #: that offer them (``ray start --resources='{"gpu_pool": 4}'``), e.g. ``{"gpu_pool": 1}``.
+    ray_resources: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("autoscale_max_replicas")
     @classmethod

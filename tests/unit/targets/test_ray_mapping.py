@@ -112,3 +112,8 @@ def test_a_failed_init_gives_the_scripts_traceback_without_rays_decoration() -> 
     assert text.startswith("init() in score.py raised ValueError: no model")
     assert 'File "score.py", line 2, in init' in text
     assert "\x1b[" not in text
+
+
+def test_ray_resources_place_replicas_on_the_nodes_that_offer_them() -> None:
+    got = options(ray_resources={"node2": 1})
+    assert got["ray_actor_options"]["resources"] == {"node2": 1.0}
