@@ -7,5 +7,8 @@ environment and an app root, or an image), hands the target a :class:`~dockyard.
 ServiceSpec`, and records every step and state in the workspace store. It never asks which engine
 it talks to: the target's class says what it needs (:data:`~dockyard.targets.base.Target`).
 
+Beside it: :mod:`.images` (find or build an image by content), :mod:`.computes` (Ray clusters:
+create, attach, resolve the one a cluster service goes to), :mod:`.keys`, :mod:`.models`.
+
 Nothing here imports the user objects or the CLI.
 """

@@ -9,13 +9,16 @@
   (Azure's ``deploy_configuration`` for each target); imported here so that
   ``Webservice(ws, name)`` can return the class of the engine a service runs on;
 * ``deployment.py``: ``Model.deploy`` and ``Webservice.deploy_from_image`` (models and an
-  InferenceConfig become the flow's plain plan).
+  InferenceConfig become the flow's plain plan; a cluster configuration gets its compute target);
+* ``waiting.py``: ``wait_for_deployment``'s loop; ``scoring_client.py``: ``service.run()``;
+  ``capacity.py`` (+ ``capacity_rules.py``, ``capacity_sample.py``, ``load_test.py``):
+  ``measure_capacity``, a bounded load test that feeds the seed's replica formula.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dockyard.ops import records
 from dockyard.webservice.base import Webservice
@@ -47,11 +50,6 @@ class WebservicesView(Mapping[str, Webservice]):
         return len(records.list_all(self._ws))
 
 
-def workspace_view(ws: Workspace) -> Mapping[str, Any]:
-    """``ws.webservices``: service name -> Webservice (read-only, always current)."""
-    return WebservicesView(ws)
-
-
 __all__ = [
     "AciWebservice",
     "AksWebservice",
@@ -63,5 +61,4 @@ __all__ = [
     "WebservicesView",
     "config_from_file",
     "measure_capacity",
-    "workspace_view",
 ]
