@@ -117,3 +117,23 @@ def test_a_failed_init_gives_the_scripts_traceback_without_rays_decoration() -> 
 def test_ray_resources_place_replicas_on_the_nodes_that_offer_them() -> None:
     got = options(ray_resources={"node2": 1})
     assert got["ray_actor_options"]["resources"] == {"node2": 1.0}
+
+
+def test_the_docs_mapping_table_names_every_azure_parameter_the_cluster_takes() -> None:
+    from pathlib import Path
+
+    from dockyard.targets.ray_options import NOT_MAPPED
+    from dockyard.webservice.config import ClusterDeploymentConfig
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "cluster.md").read_text()
+    table = docs[docs.index("### Azure's parameters on Ray Serve") :]
+    generic = {"target", "port", "debug", "environment_variables", "tags", "properties",
+               "description", "worker_count", "startup_timeout_seconds", "compute_target_name",
+               "ray_resources", "primary_key", "secondary_key"}  # fmt: skip
+    missing = [
+        name
+        for name in ClusterDeploymentConfig.model_fields
+        if name not in generic and f"`{name}`" not in table
+    ]
+    assert not missing, f"docs/cluster.md's mapping table does not name: {missing}"
+    assert all(f"`{name}`" in table for name in NOT_MAPPED)
