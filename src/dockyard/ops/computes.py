@@ -1,6 +1,6 @@
 """Compute targets: create (start a local Ray cluster dockyard owns), attach (record the address of
-one someone else runs), list, get, delete, and :func:`resolve`, which the cluster deploy target
-calls to find where a service goes.
+one someone else runs), list, get, delete. Which cluster a service goes to is
+:mod:`dockyard.ops.cluster_choice`.
 
 A created cluster lives in ``<workspace>/computes/NAME/`` (its ``cluster.json`` lists every
 process it started) and outlives the process that created it; deleting the target stops exactly
@@ -9,7 +9,6 @@ those processes. An attached cluster is only ever forgotten, never stopped.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -23,7 +22,6 @@ from filelock import FileLock
 
 from dockyard.errors import (
     ConflictError,
-    DockyardError,
     EngineUnavailableError,
     NotFoundError,
     ValidationError,
@@ -34,7 +32,7 @@ from dockyard.store.computes import ATTACHED, CREATED, ComputeRecord
 from dockyard.targets import port_is_free
 from dockyard.targets.ray_cluster import start_local, stop_local
 from dockyard.targets.ray_cluster_status import ClusterStatus, cluster_status, reachable
-from dockyard.targets.ray_record import is_alive, members, read_record
+from dockyard.targets.ray_record import members, read_record
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -79,7 +77,8 @@ def check_name(name: object) -> str:
     return name
 
 
-def _lock(ws: Workspace, name: str) -> FileLock:
+def lock(ws: Workspace, name: str) -> FileLock:
+    """The workspace-wide lock of compute target ``name`` (one process starts it at a time)."""
     return FileLock(str(layout.lock_file(Path(ws.path), f"compute-{name}")), timeout=600)
 
 
@@ -173,7 +172,7 @@ def create(
     """Start a local Ray cluster (Ray Serve included) that dockyard owns, as compute target
     ``name``. It outlives this process; :func:`delete` stops it."""
     check_name(name)
-    with _lock(ws, name):
+    with lock(ws, name):
         existing = get(ws, name)
         if existing is not None:
             raise ConflictError(
@@ -194,7 +193,7 @@ def create(
         )
         store.save(ws.store, record)
         try:
-            _start(ws, record, progress, timeout_s, again=False)
+            start(ws, record, progress, timeout_s, again=False)
         except BaseException:
             store.delete(ws.store, name)
             shutil.rmtree(folder, ignore_errors=True)
@@ -204,7 +203,7 @@ def create(
         return record
 
 
-def _start(
+def start(
     ws: Workspace, record: ComputeRecord, progress: Progress, timeout_s: float, *, again: bool
 ) -> None:
     """Start (or start again) the local cluster of ``record``; record where it listens."""
@@ -252,8 +251,8 @@ def attach(
     """Record the Ray cluster at ``address`` (``host:port`` of its GCS, or ``ray://host:port``)
     as compute target ``name``, after checking that it answers. dockyard never stops it."""
     check_name(name)
-    address = _check_address(address)
-    with _lock(ws, name):
+    address = check_address(address)
+    with lock(ws, name):
         existing = get(ws, name)
         if existing is not None:
             raise ConflictError(
@@ -294,7 +293,7 @@ def attach(
     return record
 
 
-def _check_address(address: object) -> str:
+def check_address(address: object) -> str:
     text = str(address or "").strip()
     rest = text.removeprefix("ray://")
     host, _, port = rest.rpartition(":")
@@ -343,7 +342,7 @@ def set_default(ws: Workspace, name: str) -> ComputeRecord:
 def delete(ws: Workspace, name: str, progress: Progress = _nothing) -> ComputeRecord:
     """Forget compute target ``name``; a created one's cluster is stopped first (exactly the
     processes it started) and its folder removed. An attached cluster is never stopped."""
-    with _lock(ws, name):
+    with lock(ws, name):
         record = require(ws, name)
         stopped: list[int] = []
         if record.owned and record.folder:
@@ -368,93 +367,6 @@ def delete(ws: Workspace, name: str, progress: Progress = _nothing) -> ComputeRe
         return record
 
 
-# --- resolve ------------------------------------------------------------------------------------
-def resolve(ws: Workspace, name: str | None, progress: Progress = _nothing) -> ClusterRef:
-    """The cluster a cluster service goes to: compute target ``name``; with no name,
-    ``RAY_ADDRESS`` when set (recorded as attached ``ray-address``), else the workspace's default
-    compute target (its only one, or the one marked default), else a local cluster started now
-    as ``local-ray`` (``progress`` says so). A created cluster whose processes are gone (the
-    machine restarted) is started again in its folder."""
-    if name is None and os.environ.get("RAY_ADDRESS"):
-        record = _ray_address(ws, os.environ["RAY_ADDRESS"], progress)
-    elif name is None:
-        record = _default(ws, progress)
-    else:
-        record = require(ws, name)
-    if record.owned:
-        record = _ensure_running(ws, record, progress)
-    return ref(record)
-
-
-def _ray_address(ws: Workspace, address: str, progress: Progress) -> ComputeRecord:
-    address = _check_address(address)
-    record = get(ws, RAY_ADDRESS_NAME)
-    if record is not None and record.address == address:
-        return record
-    if record is not None:
-        if record.owned:
-            raise ConflictError(
-                f"RAY_ADDRESS is set, but compute target {RAY_ADDRESS_NAME!r} is a cluster "
-                "dockyard created",
-                hint=f"delete it (dockyard compute delete {RAY_ADDRESS_NAME}) or unset RAY_ADDRESS",
-            )
-        store.delete(ws.store, RAY_ADDRESS_NAME)
-    progress(
-        f"compute: no cluster target given; RAY_ADDRESS={address} is recorded as attached "
-        f"compute target {RAY_ADDRESS_NAME!r}"
-    )
-    return attach(ws, RAY_ADDRESS_NAME, address, progress=progress)
-
-
-def _default(ws: Workspace, progress: Progress) -> ComputeRecord:
-    with _lock(ws, "default"):
-        targets = list_all(ws)
-        marked = [t for t in targets if t.details.get("default")]
-        if len(marked) == 1:
-            return marked[0]
-        if len(targets) == 1:
-            return targets[0]
-        if targets:
-            names = ", ".join(t.name for t in targets)
-            raise ValidationError(
-                f"Workspace {ws.name!r} has several compute targets ({names}) and none is the "
-                "default, so dockyard cannot tell which cluster to deploy to",
-                hint="name the compute target the service goes to, or make one the default: "
-                "`dockyard compute default NAME`",
-            )
-        record = create(ws, LOCAL_NAME, progress=_nothing)
-    cluster = ref(record)
-    progress(
-        f"compute: no cluster target given; started local Ray cluster {LOCAL_NAME!r} at "
-        f"{cluster.address}, Serve on http://{cluster.serve_host}:{cluster.serve_port} "
-        f"(dockyard compute delete {LOCAL_NAME} stops it)"
-    )
-    return record
-
-
-def _ensure_running(ws: Workspace, record: ComputeRecord, progress: Progress) -> ComputeRecord:
-    folder = Path(str(record.folder))
-    cluster = read_record(folder)
-    if cluster is not None and is_alive(cluster):
-        return record
-    with _lock(ws, record.name):
-        cluster = read_record(folder)
-        if cluster is not None and is_alive(cluster):
-            return record
-        progress(
-            f"compute {record.name}: its local Ray cluster is not running (stopped, or the "
-            f"machine restarted); starting it again in {folder}"
-        )
-        try:
-            _start(ws, record, progress, timeout_s=120, again=True)
-        except DockyardError as exc:
-            record.state = FAILED
-            record.details["error"] = str(exc)
-            store.save(ws.store, record)
-            raise
-        return record
-
-
 __all__ = [
     "ATTACHED",
     "CREATED",
@@ -472,9 +384,11 @@ __all__ = [
     "get",
     "list_all",
     "processes",
+    "check_address",
+    "lock",
     "ref",
     "require",
-    "resolve",
     "set_default",
+    "start",
     "status",
 ]

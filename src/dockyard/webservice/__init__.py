@@ -24,7 +24,7 @@ from dockyard.ops import records
 from dockyard.webservice.base import Webservice
 from dockyard.webservice.capacity import CapacityReport, measure_capacity
 from dockyard.webservice.cluster import AksWebservice, ClusterWebservice
-from dockyard.webservice.config import config_from_file
+from dockyard.webservice.config_file import config_from_file
 from dockyard.webservice.container import AciWebservice, ContainerWebservice
 from dockyard.webservice.local import LocalWebservice
 

@@ -128,7 +128,7 @@ def settings_of(
 ) -> ServiceSettings:
     """The plain settings of ``config``; for a cluster configuration, with the place it runs:
     ``deployment_target`` (a ComputeTarget or its name), else the workspace's cluster target
-    (:func:`dockyard.ops.computes.resolve` says when it starts a local one)."""
+    (:func:`dockyard.ops.cluster_choice.resolve` says when it starts a local one)."""
     if not isinstance(config, DeploymentConfig):
         raise ValidationError(
             f"deployment_config must come from a deploy_configuration() call, not {type(config).__name__}",
@@ -143,10 +143,10 @@ def settings_of(
     settings = config.to_settings()
     if ws is None or not config.runs_on_cluster:
         return settings
-    from dockyard.ops import computes  # compute targets (and Ray's tools): cluster services only
+    from dockyard.ops import cluster_choice  # Ray's cluster tools: for cluster services only
 
     named = getattr(deployment_target, "name", deployment_target) or config.config_target_name()
-    cluster = computes.resolve(ws, named, _say)
+    cluster = cluster_choice.resolve(ws, named, _say)
     place = {
         "name": cluster.name,
         "address": cluster.address,

@@ -16,7 +16,7 @@ import pytest
 
 from dockyard import ComputeTarget, ComputeTargetException, RayCompute, Workspace
 from dockyard.compute import compute_targets
-from dockyard.ops import computes
+from dockyard.ops import cluster_choice, computes
 from dockyard.targets.ray_cluster_status import cluster_status
 from dockyard.targets.ray_processes import (
     descendants,
@@ -144,7 +144,7 @@ def test_attach_lists_and_delete_forgets_without_stopping(
         "a1": "attached",
         "c1": "created",
     }
-    ref = computes.resolve(ws, "a1")
+    ref = cluster_choice.resolve(ws, "a1")
     assert (ref.address, ref.owned, ref.serve_host, ref.serve_port) == (
         ray_cluster.address, False, "127.0.0.1", ray_cluster.serve_port
     )  # fmt: skip
@@ -185,7 +185,7 @@ def test_resolve_starts_a_local_cluster_and_starts_it_again_after_it_died(
     ws = Workspace.create("resolve-it", path=str(tmp_path / "ws"))
     said: list[str] = []
     try:
-        ref = computes.resolve(ws, None, said.append)
+        ref = cluster_choice.resolve(ws, None, said.append)
         assert (ref.name, ref.owned, ref.serve_host) == ("local-ray", True, "127.0.0.1")
         assert ref.address.startswith("127.0.0.1:") and ref.dashboard_url
         assert any(
@@ -194,13 +194,13 @@ def test_resolve_starts_a_local_cluster_and_starts_it_again_after_it_died(
             and "(dockyard compute delete local-ray stops it)" in line
             for line in said
         ), said
-        assert computes.resolve(ws, None, said.append) == ref  # running: used as it is
+        assert cluster_choice.resolve(ws, None, said.append) == ref  # running: used as it is
         # the machine "restarts": every process is gone, the record stays
         record = read_record(Path(str(computes.require(ws, "local-ray").folder)))
         assert record is not None
         assert terminate(members(record), grace_s=0.5, timeout_s=20) == []
         said.clear()
-        again = computes.resolve(ws, None, said.append)
+        again = cluster_choice.resolve(ws, None, said.append)
         assert any("is not running" in line and "starting it again" in line for line in said)
         assert again.name == "local-ray" and again.address != ref.address
         assert cluster_status(again.address).alive is True
@@ -215,8 +215,8 @@ def test_ray_address_means_attach_to_that(
     ws = Workspace.create("ray-address", path=str(tmp_path / "ws"))
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
     said: list[str] = []
-    ref = computes.resolve(ws, None, said.append)
+    ref = cluster_choice.resolve(ws, None, said.append)
     assert (ref.name, ref.address, ref.owned) == ("ray-address", ray_cluster.address, False)
     assert any(f"RAY_ADDRESS={ray_cluster.address} is recorded as attached" in s for s in said)
     assert ComputeTarget(ws, "ray-address").provisioning == "attached"
-    assert computes.resolve(ws, None, said.append) == ref
+    assert cluster_choice.resolve(ws, None, said.append) == ref

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockyard import Workspace
-from dockyard.ops import computes
+from dockyard.ops import cluster_choice, computes
 from dockyard.targets.ray_processes import is_running
 from dockyard.targets.ray_record import members, read_record
 from tests.integration.cli.conftest import cli
@@ -57,7 +57,7 @@ def test_the_compute_commands_walk(tmp_path: Path, ray_cluster: RayClusterFacts)
         assert len(pids) >= 5
 
         assert cli("compute", "default", "c2", *w).stdout == "c2: the default compute target\n"
-        assert computes.resolve(ws, None).name == "c2"
+        assert cluster_choice.resolve(ws, None).name == "c2"
 
         forgot = cli("compute", "delete", "a2", "--yes", *w)
         assert forgot.stdout == (

@@ -22,7 +22,7 @@ from dockyard import (
 )
 from dockyard.compute import compute_targets
 from dockyard.errors import ConflictError, EngineUnavailableError, ValidationError
-from dockyard.ops import computes
+from dockyard.ops import cluster_choice, computes
 from dockyard.store import computes as store
 from dockyard.targets.ray_cluster import start_local
 from dockyard.targets.ray_cluster_status import cluster_status
@@ -123,7 +123,7 @@ def test_resolve_takes_the_only_target_or_the_default(
 ) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     _attached(ws, "only")
-    ref = computes.resolve(ws, None)
+    ref = cluster_choice.resolve(ws, None)
     assert (ref.name, ref.address, ref.owned, ref.serve_port) == (
         "only",
         "10.0.0.4:6379",
@@ -135,14 +135,14 @@ def test_resolve_takes_the_only_target_or_the_default(
     with pytest.raises(
         ValidationError, match="several compute targets \\(only, other\\)"
     ) as caught:
-        computes.resolve(ws, None)
+        cluster_choice.resolve(ws, None)
     assert "`dockyard compute default NAME`" in str(caught.value)
     ComputeTarget(ws, "other").set_default()
-    assert computes.resolve(ws, None).name == "other"
-    assert computes.resolve(ws, "only").name == "only"
+    assert cluster_choice.resolve(ws, None).name == "other"
+    assert cluster_choice.resolve(ws, "only").name == "only"
     assert [t.name for t in ComputeTarget.list(ws) if t.is_default] == ["other"]
     with pytest.raises(NotFoundError, match="no compute target named 'missing'"):
-        computes.resolve(ws, "missing")
+        cluster_choice.resolve(ws, "missing")
 
 
 def test_deleting_an_attached_target_only_forgets_it(ws: Workspace) -> None:

@@ -13,9 +13,9 @@ from dockyard.webservice.config import (
     ContainerDeploymentConfig,
     LocalDeploymentConfig,
     build_config,
-    config_from_file,
     replicas_needed,
 )
+from dockyard.webservice.config_file import config_from_file
 
 
 def test_seed_replica_formula_example() -> None:
