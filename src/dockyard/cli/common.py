@@ -96,6 +96,14 @@ def note(text: str) -> None:
 
 
 # --- which workspace ----------------------------------------------------------------------------
+def load_service(workspace: Path | None, name: str) -> Any:
+    """The service a command works on, in the workspace of :func:`load_workspace`."""
+    from dockyard import Webservice  # lazy: `dockyard --help` stays fast
+
+    set_context(service=name)
+    return Webservice(load_workspace(workspace), name)
+
+
 def load_workspace(path: Path | None):  # type: ignore[no-untyped-def]
     """The workspace a command works on: --workspace, else the config lookup, else the default.
 

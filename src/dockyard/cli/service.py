@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from dockyard.cli import service_capacity
 from dockyard.cli.advice import cli_advice
 from dockyard.cli.common import (
     DEFAULT_WAIT_SECONDS,
@@ -22,10 +21,10 @@ from dockyard.cli.common import (
     WorkspaceOpt,
     emit,
     err_console,
+    load_service,
     load_workspace,
     note,
     print_json,
-    set_context,
 )
 
 app = typer.Typer(
@@ -33,13 +32,9 @@ app = typer.Typer(
 )
 
 NameArg = Annotated[str, typer.Argument(help="Service name.")]
-
-
-def _service(workspace: Path | None, name: str) -> Any:
-    from dockyard import Webservice  # lazy: `dockyard --help` stays fast
-
-    set_context(service=name)
-    return Webservice(load_workspace(workspace), name)
+# capacity planning lives in its own module; registered here, under `dockyard service`
+app.command("replicas")(service_capacity.replicas)
+app.command("capacity")(service_capacity.capacity)
 
 
 def _serialize(service: Any) -> dict[str, Any]:
@@ -101,7 +96,7 @@ def list_(workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> N
 @app.command()
 def show(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Everything about one service, including why it is not Healthy."""
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     data = _hide_keys(_serialize(service), name)
     if output == Output.json:
         emit(output, data)
@@ -137,7 +132,7 @@ def logs(
     With --output json: {"name", "requestId", "logs"}; with --follow too, one {"line"} object per
     line (JSON Lines).
     """
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     if request_id is not None:
         text = service.get_logs(num_lines=num_lines, request_id=request_id)
     else:
@@ -220,7 +215,7 @@ def run(
         body = data
     else:
         body = sys.stdin.read()
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     try:
         result = service.run(body)
     except WebserviceError as exc:
@@ -249,7 +244,7 @@ def _lifecycle(output: Output, service: Any, text: str) -> None:
 @app.command()
 def reload(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Pick up edits to score.py and the source directory (local services)."""
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     with err_console.status(f"reloading {name}"):
         service.reload()
     _lifecycle(output, service, f"{name}: {service.state}")
@@ -269,7 +264,7 @@ def update(
     """Roll out new models or a new inference config without downtime."""
     from dockyard import InferenceConfig  # lazy: `dockyard --help` stays fast
 
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     inference_config = (
         InferenceConfig.from_file(str(ic), workspace=service.workspace) if ic else None
     )
@@ -286,7 +281,7 @@ def start(
     output: OutputOpt = Output.table,
 ) -> None:
     """Start a stopped service (e.g. after a reboot) from its recorded deployment."""
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     service.start()
     service.wait_for_deployment(show_output=True, timeout_sec=timeout)
     _lifecycle(output, service, f"{name}: {service.state} at {service.scoring_uri}")
@@ -295,7 +290,7 @@ def start(
 @app.command()
 def stop(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Stop a service's processes (its records stay; `start` brings it back)."""
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     service.stop()
     _lifecycle(output, service, f"{name}: stopped")
 
@@ -303,7 +298,7 @@ def stop(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Outp
 @app.command()
 def delete(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Output.table) -> None:
     """Stop a service and remove it (its models stay registered)."""
-    _service(workspace, name).delete()
+    load_service(workspace, name).delete()
     if output == Output.json:
         emit(output, {"name": name, "deleted": True})
     else:
@@ -320,138 +315,8 @@ def keys(
     output: OutputOpt = Output.table,
 ) -> None:
     """Show a service's keys (only here: they never appear in logs), or regenerate one."""
-    service = _service(workspace, name)
+    service = load_service(workspace, name)
     if regen:
         service.regen_key(regen)
     primary, secondary = service.get_keys()
     emit(output, {"primaryKey": primary, "secondaryKey": secondary})
-
-
-@app.command("replicas")
-def replicas(
-    target_rps: Annotated[
-        float, typer.Option("--target-rps", help="Requests per second to serve.")
-    ],
-    request_seconds: Annotated[
-        float, typer.Option("--request-seconds", help="Seconds one request takes.")
-    ],
-    max_concurrent: Annotated[
-        int, typer.Option("--max-concurrent", help="Requests one replica serves at once.")
-    ] = 1,
-    target_utilization: Annotated[
-        float, typer.Option("--target-utilization", help="0.7 or 70 (%).")
-    ] = 0.7,
-    output: OutputOpt = Output.table,
-) -> None:
-    """How many replicas a load needs (the seed guide's formula)."""
-    from dockyard import replicas_needed  # lazy: `dockyard --help` stays fast
-
-    count = replicas_needed(target_rps, request_seconds, max_concurrent, target_utilization)
-    emit(
-        output, {"replicas": count, "formula": "ceil(rps * seconds / utilization / max_concurrent)"}
-    )
-
-
-@app.command()
-def capacity(
-    name: NameArg,
-    rps: Annotated[
-        float | None,
-        typer.Option("--rps", help="The request rate to plan for (requests per second)."),
-    ] = None,
-    duration: Annotated[
-        float, typer.Option("--duration", help="Seconds of load at most (up to 600).")
-    ] = 10.0,
-    max_requests: Annotated[
-        int, typer.Option("--max-requests", help="Requests at most (the other bound).")
-    ] = 2000,
-    sample: Annotated[
-        Path | None,
-        typer.Option(
-            "--sample",
-            help="A JSON file with one request body. Default: the example of the service's "
-            "swagger input.",
-            dir_okay=False,
-        ),
-    ] = None,
-    allow_remote: Annotated[
-        bool,
-        typer.Option("--allow-remote", help="Load a service that is not on this machine."),
-    ] = False,
-    workspace: WorkspaceOpt = None,
-    output: OutputOpt = Output.table,
-) -> None:
-    """Measure what a Healthy service serves (a bounded load test) and recommend
-    autoscale_min_replicas, autoscale_max_replicas and autoscale_target_utilization for --rps.
-
-    The load runs at replica_max_concurrent_requests times the replicas serving, for at most
-    --duration seconds and --max-requests requests; the measured request time goes into the
-    seed's formula (`dockyard service replicas`). Without --rps: what the current settings
-    sustain. --output json prints every number used.
-    """
-    from dockyard.webservice import measure_capacity  # lazy: `dockyard --help` stays fast
-
-    service = _service(workspace, name)
-    with err_console.status(f"measuring {name}: at most {duration:g} s or {max_requests} requests"):
-        report = measure_capacity(
-            service,
-            rps,
-            duration_s=duration,
-            max_requests=max_requests,
-            sample=sample,
-            allow_remote=allow_remote,
-        )
-    data = report.to_dict()
-    if output == Output.json:
-        emit(output, data)
-        return
-    _capacity_table(data)
-    recommended = data["recommended"]
-    if recommended["deploy_call"]:
-        typer.echo(f"deploy with: {recommended['deploy_call']}")
-    else:
-        typer.echo(
-            f"the current settings sustain about {recommended['sustained_rps']:.1f} rps "
-            f"({recommended['sustained_rps_per_replica']:.1f} per replica); "
-            f"plan for a rate with --rps R"
-        )
-
-
-def _capacity_table(data: dict[str, Any]) -> None:
-    """The measurement and the recommendation for people: a short table of what was used."""
-    load, measured, recommended = data["load"], data["measured"], data["recommended"]
-    errors = ", ".join(f"{e['status']}: {e['count']}" for e in load["errors"]) or "none"
-    run_time = measured["run_seconds"]
-    rows = [
-        ("sample", data["sample_source"]),
-        ("load", f"{load['duration_seconds']:.1f} s at concurrency {load['concurrency']} "
-                 f"({load['replicas']} replica(s) x {load['replica_max_concurrent_requests']})"),
-        ("requests", f"{load['requests']} sent, {load['succeeded']} answered 200, "
-                     f"{load['rejected_503']} answered 503, other errors: {errors}"),
-        ("throughput", f"{measured['throughput_rps']:.1f} rps "
-                       f"({measured['throughput_per_replica_rps']:.1f} per replica)"),
-        ("request seconds", f"{measured['request_seconds']:.4f} mean; p50 "
-                            f"{measured['latency_p50_seconds']:.4f}, p90 "
-                            f"{measured['latency_p90_seconds']:.4f}, p99 "
-                            f"{measured['latency_p99_seconds']:.4f}"),
-        ("unloaded", f"{measured['unloaded_seconds']:.4f} s"),
-        ("run() seconds", "-" if run_time is None else f"{run_time:.4f} (the server's own)"),
-    ]  # fmt: skip
-    rules = {rule.split(" = ", 1)[0]: rule.split(" = ", 1)[1] for rule in recommended["rules"]}
-    if recommended["target_rps"] is not None:
-        rows.append(("target rate", f"{recommended['target_rps']:g} rps"))
-    for setting in ("autoscale_min_replicas", "autoscale_max_replicas"):
-        if setting in rules:
-            rows.append((setting, rules[setting]))
-    rows.append(("autoscale_target_utilization", rules["autoscale_target_utilization"]))
-    sustain = next(r for r in recommended["rules"] if r.startswith("the current settings sustain"))
-    rows.append(("sustained now", sustain.removeprefix("the current settings sustain ")))
-    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
-    console = Console()
-    with console.capture() as captured:
-        console.print(table)
-    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
