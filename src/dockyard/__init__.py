@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "UserErrorException": ".errors",
     "WebserviceError": ".errors",
     "WebserviceException": ".errors",
+    "diagnose": ".diagnosis",
     # workspace and secrets
     "Keyvault": ".workspace",
     "Workspace": ".workspace",

@@ -40,6 +40,7 @@ PUBLIC = [
     "WebserviceException",
     "Workspace",
     "__version__",
+    "diagnose",
     "measure_capacity",
     "replicas_needed",
 ]

@@ -11,6 +11,7 @@ def build_app():  # type: ignore[no-untyped-def]
     from dockyard.cli import (
         base_image,
         compute,
+        diagnose,
         env,
         image,
         model,
@@ -39,6 +40,7 @@ def build_app():  # type: ignore[no-untyped-def]
     }
     for noun, module in nouns.items():
         app.add_typer(module.app, name=noun)
+    app.command("diagnose")(diagnose.diagnose)
 
     @app.command(
         "serve",
