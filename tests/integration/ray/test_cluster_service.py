@@ -321,3 +321,49 @@ def test_delete_frees_the_application_and_its_route(
     assert httpx.post(uri, json={}, timeout=10).status_code == 404
     assert "gone-svc" not in ws.webservices
     shutil.rmtree(tmp_path / "ws", ignore_errors=True)
+
+
+def test_stop_and_start_bring_the_service_back_and_a_scoring_timeout_answers_as_elsewhere(
+    ws: Workspace, tmp_path: Path, aks_target: ComputeTarget, services: list[str]
+) -> None:
+    services.append("life-svc")
+    service = deploy_echo(
+        ws, tmp_path, aks_target, "life-svc", auth_enabled=False, num_replicas=1,
+        scoring_timeout_ms=1000,
+    )  # fmt: skip
+    slow = post(service, {"sleep": 3})
+    assert slow.status_code == 500
+    assert "Scoring timeout after 1000 ms" in slow.text
+    service.stop()
+    assert service.state == "Stopped"
+    assert httpx.post(service.scoring_uri, json={}, timeout=10).status_code == 404
+    service.start()
+    assert service.state == "Healthy"
+    assert post(service, {"back": True}).json()["echo"] == {"back": True}
+
+
+def test_a_pin_that_conflicts_with_rays_own_dependencies_fails_the_deploy_naming_it(
+    ws: Workspace, tmp_path: Path, aks_target: ComputeTarget, services: list[str]
+) -> None:
+    services.append("pin-svc")
+    source = script(tmp_path, ECHO)
+    env = Environment("old-pydantic")
+    env.python.conda_dependencies.add_pip_package("pydantic==1.10.13")
+    inference = InferenceConfig(
+        entry_script="score.py", source_directory=str(source), environment=env
+    )
+    config = AksWebservice.deploy_configuration(cpu_cores=0.1, memory_gb=0.1)
+    with pytest.raises(Exception) as raised:
+        Model.deploy(
+            ws,
+            "pin-svc",
+            [echo_model(ws, tmp_path)],
+            inference,
+            config,
+            deployment_target=aks_target,
+        )
+    text = str(raised.value)
+    assert "cannot be installed beside Ray 2.60.0" in text
+    assert "pydantic" in text
+    assert "change the pin named above" in text
+    assert Webservice(ws, "pin-svc").state == "Failed"
