@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dockyard.builders.app_root import AppRoot
+from dockyard.builders.app_root import MODELS_DIR, AppRoot
 from dockyard.builders.specs import ModelSpec
 from dockyard.diagnosis.probe import ProbeResult
 from dockyard.diagnosis.report import FAILED, PASSED, SKIPPED, Step
@@ -23,6 +23,10 @@ from dockyard.diagnosis.report import FAILED, PASSED, SKIPPED, Step
 STEPS = ("import", "signatures", "init", "score")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
 _NOT_USERS = re.compile(r"[/\\]dockyard[/\\]server[/\\]|^<frozen |^<string>$")
+_EXCEPTION = re.compile(
+    r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)|[A-Z]\w*Error)\b.*$",
+    re.MULTILINE,
+)
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
 _MODES = {
     "plain": "run() gets the request body as a string",
@@ -84,6 +88,12 @@ def clean(traceback: str) -> str:
             skipping = False
         out.append(line)
     return "\n".join(out).rstrip()
+
+
+def error_line(text: str) -> str:
+    """The last exception line of ``text`` (``RuntimeError: no model``), else its last line."""
+    found = _EXCEPTION.findall(text)
+    return found[-1].strip() if found else last_line(text)
 
 
 def last_line(traceback: str) -> str:
@@ -180,11 +190,7 @@ def _signatures(phase: dict[str, Any], ctx: ScriptContext) -> Step:
 # --- init -----------------------------------------------------------------------------------------
 def _init(phase: dict[str, Any], ctx: ScriptContext) -> Step:
     calls = phase.get("calls") or []
-    resolved = [
-        f"Model.get_model_path({c['model_name']!r}) -> {ctx.user_paths(str(c['result']))}"
-        for c in calls
-        if "result" in c
-    ]
+    resolved = [_resolved(c, ctx) for c in calls if "result" in c]
     if phase["ok"]:
         found = f"; {'; '.join(resolved)}" if resolved else ""
         return Step("init", PASSED, f"init() succeeded in {phase['seconds']:.2f} s{found}")
@@ -193,7 +199,8 @@ def _init(phase: dict[str, Any], ctx: ScriptContext) -> Step:
     listing = (
         f"the app root's models folder (AZUREML_MODEL_DIR={model_dir}):\n{phase.get('listing', '')}"
     )
-    evidence = "\n".join(part for part in (traceback.rstrip(), listing) if part)
+    made = "\n".join(["Model.get_model_path calls:", *resolved]) if resolved else ""
+    evidence = "\n".join(part for part in (traceback.rstrip(), made, listing) if part)
     if phase.get("swagger"):
         return Step(
             "init",
@@ -216,6 +223,15 @@ def _init(phase: dict[str, Any], ctx: ScriptContext) -> Step:
         f"listing shows them: os.environ['AZUREML_MODEL_DIR'] is {model_dir!r}, relative to "
         "the app root, the working directory)",
     )
+
+
+def _resolved(call: dict[str, Any], ctx: ScriptContext) -> str:
+    """``Model.get_model_path('x') -> path``, saying when the path is no deployed model."""
+    path = ctx.user_paths(str(call["result"]))
+    text = f"Model.get_model_path({call['model_name']!r}) -> {path}"
+    if MODELS_DIR not in path:
+        text += " (a file or folder of the app root by that name, not a deployed model)"
+    return text
 
 
 def _model_path_failure(call: dict[str, Any], ctx: ScriptContext, evidence: str) -> Step:
@@ -333,4 +349,4 @@ def _message(body: str) -> str:
 _BUILDERS = {"import": _import, "signatures": _signatures, "init": _init, "score": _score}
 
 
-__all__ = ["STEPS", "ScriptContext", "last_line", "steps_of"]
+__all__ = ["STEPS", "ScriptContext", "clean", "error_line", "last_line", "steps_of"]

@@ -11,12 +11,14 @@ request; it never reloads, restarts or updates anything.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.diagnosis.access_log import load_of, overload_advice, requests_of
-from dockyard.diagnosis.probe_steps import last_line
+from dockyard.diagnosis.probe_steps import error_line
 from dockyard.diagnosis.report import FAILED, PASSED, SKIPPED, DiagnosisReport, Step, run_steps
 from dockyard.ops import records
 from dockyard.ops.services import port_holder
@@ -58,10 +60,28 @@ class _Service:
             return f"`dockyard service reload {self.name}`"
         return f"`dockyard service update {self.name} --ic inferenceconfig.json`"
 
+    @property
+    def inference(self) -> dict[str, Any]:
+        """The recorded inference config (``inferenceconfig.json``'s keys)."""
+        return dict(records.require(self.ws, self.name).spec.get("inference") or {})
+
+    def user_paths(self, text: str) -> str:
+        """``text`` with the deployed copies of the user's files (an app root of this machine,
+        or ``/var/azureml-app`` in a container) named by their originals."""
+        inference = self.inference
+        roots = r"(?:[^\s\"']*[/\\]app-[0-9a-f]+|" + re.escape(contract.CONTAINER_APP_ROOT) + ")"
+        source, script = inference.get("sourceDirectory"), inference.get("entryScript")
+        if source:
+            pattern = roots + "[/\\]" + re.escape(Path(source).name) + r"(?=[/\\])"
+            return re.sub(pattern, lambda _m: str(source), text)
+        if script:
+            pattern = roots + "[/\\]" + re.escape(Path(script).name) + r"\b"
+            return re.sub(pattern, lambda _m: str(script), text)
+        return text
+
     def check_script(self) -> str:
         """The ``dockyard diagnose`` command that checks the recorded script before a roll-out."""
-        record = records.require(self.ws, self.name)
-        inference = record.spec.get("inference") or {}
+        inference = self.inference
         words = ["dockyard diagnose"]
         if inference.get("entryScript"):
             words.append(f"--entry-script {inference['entryScript']}")
@@ -119,7 +139,7 @@ def _port(s: _Service) -> Step:
 # --- state ----------------------------------------------------------------------------------------
 def _state(s: _Service) -> Step:
     state, restarts = s.data["state"], int(s.data.get("restartCount") or 0)
-    error = (s.data.get("error") or "").rstrip()
+    error = s.user_paths((s.data.get("error") or "").rstrip())
     if state == HEALTHY:
         return Step("state", PASSED, f"Healthy ({restarts} restart(s))")
     logs = f"`dockyard service logs {s.name}`"
@@ -128,7 +148,7 @@ def _state(s: _Service) -> Step:
             "state",
             FAILED,
             f"CrashLoopBackOff: importing score.py or its init() fails at every start "
-            f"({restarts} restart(s)): {last_line(error) or 'no traceback recorded'}",
+            f"({restarts} restart(s)): {error_line(error) or 'no traceback recorded'}",
             evidence=error,
             fix=f"fix what the traceback shows, check the fix with {s.check_script()}, then "
             f"roll it out: {s.roll_out()} (everything the server printed: {logs})",
@@ -152,7 +172,7 @@ def _state(s: _Service) -> Step:
     return Step(
         "state",
         FAILED,
-        f"{state}: {last_line(error) or 'not ready yet (import and init() may still run)'}",
+        f"{state}: {error_line(error) or 'not ready yet (import and init() may still run)'}",
         evidence=error,
         fix=f"follow its log: `dockyard service logs {s.name} --follow`; a start that hangs is "
         "init() waiting for something",
@@ -198,12 +218,10 @@ def _errors(s: _Service) -> Step:
     requests = requests_of(s.log)
     failed = [r for r in requests if r.status >= 500 and r.status != 503]
     if not failed:
-        return Step(
-            "errors", PASSED, f"no 5xx answer (but 503) among the last {len(requests)} request(s)"
-        )
+        return Step("errors", PASSED, f"no 5xx answer (503s aside) {_among(requests)}")
     last = failed[-1]
     shown = [f"{r.at:%Y-%m-%d %H:%M:%S} {r.method} {r.status} rid={r.rid}" for r in failed]
-    lines = request_lines(s.log, last.rid).rstrip()
+    lines = s.user_paths(request_lines(s.log, last.rid).rstrip())
     evidence = "\n".join([*shown[-_SHOWN_REQUESTS:], "", f"request {last.rid}:", lines])
     return Step(
         "errors",
@@ -221,7 +239,7 @@ def _overload(s: _Service) -> Step:
     requests = requests_of(s.log)
     busy = [r for r in requests if r.status == 503]
     if not busy:
-        return Step("overload", PASSED, f"no 503 among the last {len(requests)} request(s)")
+        return Step("overload", PASSED, f"no 503 {_among(requests)}")
     replicas = None
     with contextlib.suppress(TypeError, ValueError):
         replicas = int(s.data["replicas"]) if s.data.get("replicas") is not None else None
@@ -236,6 +254,12 @@ def _overload(s: _Service) -> Step:
         fix=f"{advice}; `dockyard service capacity {s.name}` measures what one replica serves "
         "and recommends the settings",
     )
+
+
+def _among(requests: list[Any]) -> str:
+    if not requests:
+        return "(no request in the log yet)"
+    return f"among the last {len(requests)} request(s) in the log"
 
 
 __all__ = ["LOG_LINES", "diagnose_service", "port_taken"]
