@@ -32,6 +32,9 @@ from dockyard.webservice.service_logs import request_lines
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
+#: Where a deployment's copy of the user's folder is: a local app root (``.../app-<hex>/``) or
+#: the container's (``/var/azureml-app/``).
+_DEPLOYED_COPY = r"(?:[^\s\"']*/app-[0-9a-f]+|" + re.escape(contract.CONTAINER_APP_ROOT) + ")/"
 #: How much of the service's log the errors and overload steps read.
 LOG_LINES = 20_000
 READINESS_TIMEOUT_S = 10.0
@@ -69,15 +72,12 @@ class _Service:
         """``text`` with the deployed copies of the user's files (an app root of this machine,
         or ``/var/azureml-app`` in a container) named by their originals."""
         inference = self.inference
-        roots = r"(?:[^\s\"']*[/\\]app-[0-9a-f]+|" + re.escape(contract.CONTAINER_APP_ROOT) + ")"
         source, script = inference.get("sourceDirectory"), inference.get("entryScript")
-        if source:
-            pattern = roots + "[/\\]" + re.escape(Path(source).name) + r"(?=[/\\])"
-            return re.sub(pattern, lambda _m: str(source), text)
-        if script:
-            pattern = roots + "[/\\]" + re.escape(Path(script).name) + r"\b"
-            return re.sub(pattern, lambda _m: str(script), text)
-        return text
+        original = source or script
+        if not original:
+            return text
+        copy = _DEPLOYED_COPY + re.escape(Path(original).name) + (r"(?=/)" if source else r"\b")
+        return re.sub(copy, lambda _match: str(original), text)
 
     def check_script(self) -> str:
         """The ``dockyard diagnose`` command that checks the recorded script before a roll-out."""
