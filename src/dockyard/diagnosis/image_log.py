@@ -126,6 +126,9 @@ def _tail(lines: list[str]) -> str:
 def _pip(lines: list[str], python: str, where: str) -> LogFinding:
     found = diagnose(lines, [], python, binary_only=True, python_owner="the image's")
     cause = found.cause if found.cause != "other" else "pip"
+    text = "\n".join(lines).lower()
+    if cause == "pip" and ("conflicting dependencies" in text or "resolutionimpossible" in text):
+        cause = "conflict"  # pip's words (uv's are read by the diagnosis itself)
     what = {
         "no-wheel": f"no wheel of a package fits the image's Python {python}",
         "no-version": "a pinned version does not exist",
@@ -134,7 +137,13 @@ def _pip(lines: list[str], python: str, where: str) -> LogFinding:
         "tls": "a package index's certificate is not trusted",
         "network": "a package index cannot be reached",
     }.get(cause, "pip failed")
-    return LogFinding(cause, f"{where}: {what}: {found.message}", _tail(lines), found.hint)
+    fix = found.hint
+    if cause == "conflict" and found.cause == "other":
+        fix = (
+            "the requirements pip names cannot all hold: relax or drop one of the conflicting "
+            "pins (pip's 'The conflict is caused by' lines above name them)"
+        )
+    return LogFinding(cause, f"{where}: {what}: {found.message}", _tail(lines), fix)
 
 
 def _base_image(instruction: str, error: str, block: list[str]) -> LogFinding:
