@@ -62,7 +62,15 @@ def diagnose(
     [--conda-file env.yml | --environment NAME[:VERSION]] [--sample JSON|@file]`, or
     `dockyard diagnose --image NAME[:VERSION]`."""
     from dockyard import diagnose as run_diagnosis  # lazy: `dockyard --help` stays fast
+    from dockyard.errors import ValidationError  # lazy: `dockyard --help` stays fast
 
+    if service is None and entry_script is None and image is None:
+        raise ValidationError(
+            "Say what to diagnose: a service, a score.py before deploying, or an image.",
+            hint="`dockyard diagnose SERVICE`, `dockyard diagnose --entry-script score.py "
+            "[--model NAME[:VERSION]] [--conda-file env.yml]`, or `dockyard diagnose --image "
+            "NAME[:VERSION]`",
+        )
     report = run_diagnosis(
         load_workspace(workspace), service, entry_script=entry_script,
         source_directory=source_directory, models=model, conda_file=conda_file,

@@ -38,11 +38,12 @@ def diagnose_image(ws: Workspace, ref: str) -> DiagnosisReport:
                 fix="`dockyard image list` lists the images and their versions",
             )
         found["record"] = record = records.refresh(ws, record)
+        where = records.location(record)
         return Step(
             "image",
             PASSED,
-            f"image {records.image_id(record)} is recorded: {record.state} "
-            f"({records.location(record)})",
+            f"image {records.image_id(record)} is recorded: {record.state}"
+            + (f" ({where})" if where else ""),
         )
 
     def log_step() -> Step:

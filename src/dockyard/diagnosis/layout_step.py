@@ -19,6 +19,7 @@ from dockyard.builders.app_root import AppRoot, lay_out
 from dockyard.builders.specs import ModelSpec
 from dockyard.diagnosis.report import FAILED, PASSED, Step
 from dockyard.errors import DockyardError
+from dockyard.server import contract
 
 STEP = "layout"
 
@@ -55,7 +56,8 @@ def check_layout(
         app_root, report = lay_out(folder, list(models), paths.entry_script, paths.source_directory)
     except DockyardError as exc:
         return Step(STEP, FAILED, exc.message, fix=exc.hint or ""), None
-    env = ", ".join(f"{k}={v}" for k, v in sorted(app_root.environment().items()))
+    variables = {**app_root.environment(), contract.APP_ROOT_ENV: "<a temporary app root>"}
+    env = ", ".join(f"{k}={v}" for k, v in sorted(variables.items()))
     copied = f", {report.copied} copied" if report.copied else ""
     return (
         Step(

@@ -27,6 +27,7 @@ _EXCEPTION = re.compile(
     r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)|[A-Z]\w*Error)\b.*$",
     re.MULTILINE,
 )
+_MARKERS = re.compile(r"^\s*[\^~]+\s*$")
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
 _MODES = {
     "plain": "run() gets the request body as a string",
@@ -73,7 +74,8 @@ class ScriptContext:
 
 def clean(traceback: str) -> str:
     """``traceback`` without the frames of the server, the probe and importlib (as the
-    server's own start-failure report shows it): the user's frames and the error remain."""
+    server's own start-failure report shows it): the user's frames and the error remain, and
+    the ``^^^`` markers of frames cut before are dropped."""
     out: list[str] = []
     skipping = False
     for line in traceback.splitlines():
@@ -84,10 +86,18 @@ def clean(traceback: str) -> str:
                 continue
         elif skipping and line.startswith("    "):
             continue
+        elif _MARKERS.match(line) and out and _MARKERS.match(out[-1]):
+            continue  # the markers of a code line that is not shown
         else:
             skipping = False
         out.append(line)
     return "\n".join(out).rstrip()
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters (the evidence has the whole text)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
 def error_line(text: str) -> str:
@@ -258,9 +268,9 @@ def _model_path_failure(call: dict[str, Any], ctx: ScriptContext, evidence: str)
     return Step(
         "init",
         FAILED,
-        f"init() failed: Model.get_model_path({asked}) at {where} finds no such model in the "
-        f"deployment ({', '.join(f'{n}:{v}' for n, v in deployed.items()) or 'no model'} "
-        f"deployed): {ctx.user_paths(call['error']).split(': ', 1)[0]}",
+        f"init() failed: Model.get_model_path({asked}) at {where} raised "
+        f"{call['error'].split(': ', 1)[0]}: the deployment has no such model "
+        f"({', '.join(f'{n}:{v}' for n, v in deployed.items()) or 'no model'} deployed)",
         evidence,
         fix,
     )
@@ -349,4 +359,4 @@ def _message(body: str) -> str:
 _BUILDERS = {"import": _import, "signatures": _signatures, "init": _init, "score": _score}
 
 
-__all__ = ["STEPS", "ScriptContext", "clean", "error_line", "last_line", "steps_of"]
+__all__ = ["STEPS", "ScriptContext", "clean", "error_line", "last_line", "shorten", "steps_of"]

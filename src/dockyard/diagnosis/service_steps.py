@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.diagnosis.access_log import load_of, overload_advice, requests_of
-from dockyard.diagnosis.probe_steps import error_line
+from dockyard.diagnosis.probe_steps import clean, error_line, shorten
 from dockyard.diagnosis.report import FAILED, PASSED, SKIPPED, DiagnosisReport, Step, run_steps
 from dockyard.ops import records
 from dockyard.ops.services import port_holder
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 #: Where a deployment's copy of the user's folder is: a local app root (``.../app-<hex>/``) or
 #: the container's (``/var/azureml-app/``).
-_DEPLOYED_COPY = r"(?:[^\s\"']*/app-[0-9a-f]+|" + re.escape(contract.CONTAINER_APP_ROOT) + ")/"
+_DEPLOYED_ROOT = r"(?:[^\s\"']*/app-[0-9a-f]+|" + re.escape(contract.CONTAINER_APP_ROOT) + ")"
+_DEPLOYED_COPY = _DEPLOYED_ROOT + "/"
 #: How much of the service's log the errors and overload steps read.
 LOG_LINES = 20_000
 READINESS_TIMEOUT_S = 10.0
@@ -75,9 +76,10 @@ class _Service:
         source, script = inference.get("sourceDirectory"), inference.get("entryScript")
         original = source or script
         if not original:
-            return text
+            return re.sub(_DEPLOYED_ROOT, "<app root>", text)
         copy = _DEPLOYED_COPY + re.escape(Path(original).name) + (r"(?=/)" if source else r"\b")
-        return re.sub(copy, lambda _match: str(original), text)
+        text = re.sub(copy, lambda _match: str(original), text)
+        return re.sub(_DEPLOYED_ROOT, "<app root>", text)
 
     def check_script(self) -> str:
         """The ``dockyard diagnose`` command that checks the recorded script before a roll-out."""
@@ -139,7 +141,7 @@ def _port(s: _Service) -> Step:
 # --- state ----------------------------------------------------------------------------------------
 def _state(s: _Service) -> Step:
     state, restarts = s.data["state"], int(s.data.get("restartCount") or 0)
-    error = s.user_paths((s.data.get("error") or "").rstrip())
+    error = clean(s.user_paths((s.data.get("error") or "").rstrip()))
     if state == HEALTHY:
         return Step("state", PASSED, f"Healthy ({restarts} restart(s))")
     logs = f"`dockyard service logs {s.name}`"
@@ -148,7 +150,7 @@ def _state(s: _Service) -> Step:
             "state",
             FAILED,
             f"CrashLoopBackOff: importing score.py or its init() fails at every start "
-            f"({restarts} restart(s)): {error_line(error) or 'no traceback recorded'}",
+            f"({restarts} restart(s)): {shorten(error_line(error)) or 'no traceback recorded'}",
             evidence=error,
             fix=f"fix what the traceback shows, check the fix with {s.check_script()}, then "
             f"roll it out: {s.roll_out()} (everything the server printed: {logs})",
@@ -164,7 +166,7 @@ def _state(s: _Service) -> Step:
         return Step(
             "state",
             FAILED,
-            f"Failed: {error.splitlines()[0] if error else 'no error recorded'}",
+            f"Failed: {shorten(error.splitlines()[0]) if error else 'no error recorded'}",
             evidence=error,
             fix=f"fix what the error names (check it with {s.check_script()}), then deploy it "
             f"again (`dockyard model deploy --name {s.name} ... --overwrite`); what failed: {logs}",
@@ -172,7 +174,7 @@ def _state(s: _Service) -> Step:
     return Step(
         "state",
         FAILED,
-        f"{state}: {error_line(error) or 'not ready yet (import and init() may still run)'}",
+        f"{state}: {shorten(error_line(error)) or 'not ready yet (import and init() may still run)'}",
         evidence=error,
         fix=f"follow its log: `dockyard service logs {s.name} --follow`; a start that hangs is "
         "init() waiting for something",

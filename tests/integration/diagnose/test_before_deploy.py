@@ -200,7 +200,10 @@ def test_get_model_path_to_a_wrong_name_lists_the_model_folder(
     assert failed is not None and failed.step == "init"
     script = folder.resolve() / "score.py"
     assert f"Model.get_model_path('my-best-model') at {script}, line 6" in failed.finding
-    assert "(summer:1 deployed)" in failed.finding
+    assert (
+        "raised ModelNotFoundException: the deployment has no such model (summer:1 deployed)"
+        in (failed.finding)
+    )
     assert "the app root's models folder (AZUREML_MODEL_DIR=azureml-models/summer/1)" in (
         failed.evidence
     )
