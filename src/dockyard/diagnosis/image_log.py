@@ -73,7 +73,7 @@ def scan(log: str, steps_file: str | None = None) -> LogFinding | None:
         return _base_image(instruction, error, block)
     if "pip" in instruction and "install" in instruction:
         python = _python_of(lines)
-        return _pip(block, python, f"the build step {instruction[:120]!r}")
+        return _pip(block, python, f"the build step {instruction[:120]!r}", binary_only=False)
     if _is_extra_step(lines, index):
         return _extra_step(instruction, error, block, steps_file)
     return _classified(lines, error, f"the build step {instruction[:120]!r}", steps_file, block)
@@ -123,14 +123,16 @@ def _tail(lines: list[str]) -> str:
 
 
 # --- the findings ---------------------------------------------------------------------------------
-def _pip(lines: list[str], python: str, where: str) -> LogFinding:
-    found = diagnose(lines, [], python, binary_only=True, python_owner="the image's")
+def _pip(lines: list[str], python: str, where: str, binary_only: bool = True) -> LogFinding:
+    """pip's failure; ``binary_only``: the host-side resolution, which takes wheels only."""
+    python = "" if python == "?" else python  # pip in the build: the log does not say it
+    found = diagnose(lines, [], python, binary_only=binary_only, python_owner="the image's")
     cause = found.cause if found.cause != "other" else "pip"
     text = "\n".join(lines).lower()
     if cause == "pip" and ("conflicting dependencies" in text or "resolutionimpossible" in text):
         cause = "conflict"  # pip's words (uv's are read by the diagnosis itself)
     what = {
-        "no-wheel": f"no wheel of a package fits the image's Python {python}",
+        "no-wheel": f"no wheel of a package fits the image's Python {python}".rstrip(),
         "no-version": "a pinned version does not exist",
         "no-package": "a package does not exist on the configured indexes",
         "conflict": "the requirements conflict (no set of versions satisfies them all)",

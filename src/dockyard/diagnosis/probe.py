@@ -109,7 +109,10 @@ def run_probe(
                 result.exit_code = proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 result.timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)  # the child's own session: it and its children
+                if hasattr(os, "killpg"):  # the child's own session: it and its children
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
                 proc.wait()
         text = output_path.read_text(encoding="utf-8", errors="replace")
         result.output_tail = "\n".join(text.rstrip().splitlines()[-_OUTPUT_TAIL:])

@@ -189,6 +189,28 @@ def test_the_latest_version_is_diagnosed_without_one(ws: Workspace, tmp_path: Pa
     assert "forecast:2" in report.step("image").finding and report.failed is not None
 
 
+def test_pip_inside_the_build_is_read_too() -> None:
+    log = (
+        HEAD
+        + """\
+# docker build -t dockyard-ws-1234/forecast:1 /tmp/dockyard-context-x
+Step 1/23 : FROM dockyard-base:py3.11 AS builder
+Step 2/23 : RUN python3 -m venv --without-pip /opt/venv
+Step 3/23 : COPY dockyard-build/pip/ /tmp/dockyard-build/pip/
+Step 4/23 : RUN PIP_CONFIG_FILE=/tmp/dockyard-build/pip/pip.conf python3 -m pip install -r /tmp/dockyard-build/requirements/requirements.txt
+ ---> Running in 5a4b3c2d
+ERROR: Could not find a version that satisfies the requirement six==99.0 (from versions: 1.16.0, 1.17.0)
+ERROR: No matching distribution found for six==99.0
+ERROR: The command '/bin/sh -c PIP_CONFIG_FILE=... python3 -m pip install ...' returned a non-zero code: 1
+"""
+    )
+    found = scan(log)
+    assert found is not None and found.cause == "no-version"
+    assert "there is no version six==99.0 (versions available: 1.16.0, 1.17.0)" in found.finding
+    assert found.finding.startswith("the build step 'RUN PIP_CONFIG_FILE=")
+    assert "pin a version that exists" in found.fix
+
+
 def test_scan_finds_nothing_in_a_clean_log() -> None:
     assert scan(HEAD + BUILDER_STEPS + "Successfully built 9a8b7c6d\n") is None
 
