@@ -4,7 +4,7 @@ Targets whose services run on other machines (the cluster target) cannot use a v
 environment built here. They get the same environment as exact pins instead: dockyard builds (or
 reuses) the environment here first, exactly as for the local target (so the user's pins win and
 a resolution failure is reported the same way), then reads back what was installed
-(:func:`frozen_requirements`). :func:`check_compatible` resolves those pins together with what
+(:func:`frozen_requirements`), and the server goes as a package folder (:func:`server_package`). :func:`check_compatible` resolves those pins together with what
 the host needs (``ray[serve]==X``) before anything is deployed, so a conflict is named at deploy
 time instead of failing on every replica.
 """
@@ -12,8 +12,10 @@ time instead of failing on every replica.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
 
 from dockyard.builders import runtime
@@ -82,6 +84,26 @@ def check_compatible(pins: list[str], host: list[str], python_version: str, what
     )
 
 
-def server_wheel(dest_dir: Path) -> Path:
-    """The server runtime as a wheel without dependencies (the host brings its HTTP stack)."""
-    return runtime.build_server_wheel(Path(dest_dir) / "bare", with_requirements=False)
+def server_package(dest_dir: Path) -> Path:
+    """dockyard's server runtime as a package folder (``.../dockyard``: the server part only, no
+    dependencies, the host brings its HTTP stack), unpacked from the server wheel.
+
+    A folder, not the wheel itself: Ray names a shipped wheel by its file name and, unlike a
+    folder (named by its content), does not pin it while checking whether the cluster has it,
+    so a wheel of the same name that the cluster is dropping at that moment is never uploaded
+    again ("the package may have prematurely been deleted from the GCS", seen on Ray 2.60)."""
+    wheel = runtime.build_server_wheel(Path(dest_dir) / "bare", with_requirements=False)
+    folder = Path(dest_dir) / "unpacked" / wheel.stem
+    package = folder / "dockyard"
+    if (folder / ".complete").is_file():
+        return package
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp)
+    (tmp / ".complete").write_text(wheel.name)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process unpacked it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return package

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.builders.app_root import lay_out
-from dockyard.builders.portable import frozen_requirements, server_wheel
+from dockyard.builders.portable import frozen_requirements, server_package
 from dockyard.errors import DeploymentError, DockyardError, StepError, ValidationError
 from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSettings
 from dockyard.server import contract
@@ -64,7 +64,7 @@ def local_release(
 
     ``portable``: the target runs the service on other machines, so the environment (built here
     all the same, as the local target would run it) also goes as exact pins, with the server
-    runtime as a wheel (:mod:`dockyard.builders.portable`).
+    runtime as a package folder (:mod:`dockyard.builders.portable`).
     """
     if plan.entry_script is None:
         raise ValidationError(
@@ -104,20 +104,20 @@ def local_release(
 def _portable_environment(
     argv: list[str], workspace_path: Path, progress: Progress
 ) -> dict[str, Any]:
-    """The environment of ``argv``'s interpreter as exact pins, its Python and the server wheel
+    """The environment of ``argv``'s interpreter as exact pins, its Python and the server runtime
     (no pins: the engine's own Python, as a local service without an environment)."""
     python = argv[0]
     pins = [] if python == sys.executable else frozen_requirements(python)
-    wheel = server_wheel(layout.environments_cache(workspace_path) / "wheels")
+    server = server_package(layout.environments_cache(workspace_path) / "wheels")
     progress(
-        f"environment: shipped as {len(pins)} exact pin(s) and the server wheel {wheel.name}"
+        f"environment: shipped as {len(pins)} exact pin(s) and the server runtime {server.parent.name}"
         if pins
-        else f"environment: none given; replicas use the cluster's own Python (server wheel {wheel.name})"
+        else f"environment: none given; replicas use the cluster's own Python (server runtime {server.parent.name})"
     )
     return {
         "requirements": tuple(pins),
         "python_version": platform.python_version(),
-        "server_wheel": wheel,
+        "server_runtime": server,
     }
 
 

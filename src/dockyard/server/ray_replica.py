@@ -46,6 +46,7 @@ class ScoringReplica:
     """One replica: the scoring app of ``env`` (see the module docstring)."""
 
     def __init__(self, env: dict[str, str], auth: bool = False) -> None:
+        _bind_replica_grpc_to_node_address()
         os.environ.update(env)
         app_root = os.getcwd()
         os.environ[contract.APP_ROOT_ENV] = app_root
@@ -83,6 +84,30 @@ class ScoringReplica:
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             json.dump(keys, fh)
         os.replace(tmp, self._keys_path)
+
+
+def _bind_replica_grpc_to_node_address() -> None:
+    """Serve 2.60 starts each replica's inter-deployment gRPC server on ``[::]:0`` (every
+    interface, no setting to change it); bind it to the node's own address instead (127.0.0.1 on
+    a loopback cluster, the node's IP on a real one), before Serve starts it after this
+    constructor."""
+    try:
+        import ray  # present inside a replica; this module itself imports no Ray
+        from ray.serve._private import replica as serve_replica
+    except ImportError:  # pragma: no cover - only ever constructed inside Ray
+        return
+    original = serve_replica.add_port_to_grpc_server
+    if getattr(original, "dockyard_bound", False):
+        return
+    node_address = ray.util.get_node_ip_address()
+
+    def bind_node_address(server: Any, address: str) -> Any:
+        if address.startswith("[::]:"):
+            address = f"{node_address}:{address[len('[::]:') :]}"
+        return original(server, address)
+
+    bind_node_address.dockyard_bound = True  # type: ignore[attr-defined]
+    serve_replica.add_port_to_grpc_server = bind_node_address
 
 
 class UnderPrefix:

@@ -8,7 +8,7 @@ it a :class:`ServiceSpec` (one version of a service, ready to run) and reads bac
 it talks to; what differs between engines is said by two class attributes: ``needs_image`` (the
 flow builds or reuses a container image for it, else a virtual environment and an app root on
 this machine), ``ships_environment`` (it runs elsewhere: the environment goes as exact pins and
-the server wheel) and ``supports_reload``.
+the server runtime) and ``supports_reload``.
 
 :class:`DeploymentSpec` is the local target's own record of a version (what its supervisor reads).
 """
@@ -112,10 +112,10 @@ class ServiceSpec:
     labels: dict[str, str] = field(default_factory=dict)
     #: For targets that install the environment on other machines (``ships_environment``): the
     #: environment's exact pins (``name==version``, empty: the engine's own Python), its Python
-    #: version, and the server-runtime wheel.
+    #: version, and the server runtime (dockyard's server package folder, unpacked from its wheel).
     requirements: tuple[str, ...] = ()
     python_version: str | None = None
-    server_wheel: Path | None = None
+    server_runtime: Path | None = None
     #: The deployment configuration as recorded (Azure's names), for engines that map it onto
     #: their own settings (replicas, autoscaling), and where it runs (a cluster's address).
     config: dict[str, Any] = field(default_factory=dict)
@@ -145,7 +145,7 @@ class Target(Protocol):
     needs_image: ClassVar[bool]
     supports_reload: ClassVar[bool]
     #: The service runs on other machines: the flow hands over the environment as exact pins and
-    #: the server wheel (``ServiceSpec.requirements``/``server_wheel``), not a local interpreter.
+    #: the server runtime (``ServiceSpec.requirements``/``server_runtime``), not a local interpreter.
     ships_environment: ClassVar[bool]
 
     def __init__(self, scope: str) -> None: ...

@@ -14,7 +14,8 @@ with a job ``runtime_env`` that has
 
 * ``working_dir``: the service's app root (score.py, the source folder, ``azureml-models/``),
   zipped and uploaded to the cluster by Ray, unpacked on each node that runs a replica;
-* ``py_modules``: dockyard's server runtime as a wheel, installed on each node;
+* ``py_modules``: dockyard's server runtime as a package folder (the server part only; named
+  by its content, so a new dockyard ships a new one);
 * ``uv``: the environment's exact pins (built and checked here first, the user's pins winning as
   on the local target, and resolved beside ``ray[serve]`` before anything is deployed), installed
   once per node into a virtual environment that Ray caches by content.
@@ -123,7 +124,7 @@ class RayTarget:
             )  # fmt: skip
         deployment = {
             "app_root": str(spec.app_root),
-            "server_wheel": str(spec.server_wheel) if spec.server_wheel else None,
+            "server_runtime": str(spec.server_runtime) if spec.server_runtime else None,
             "requirements": list(spec.requirements),
             "env": dict(spec.env),
             "config": dict(spec.config),
@@ -142,8 +143,8 @@ class RayTarget:
         """Deploy ``deployment`` as the service's application and wait until it serves."""
         service_dir = Path(state["service_dir"])
         runtime_env: dict[str, Any] = {"working_dir": deployment["app_root"]}
-        if deployment.get("server_wheel"):
-            runtime_env["py_modules"] = [deployment["server_wheel"]]
+        if deployment.get("server_runtime"):
+            runtime_env["py_modules"] = [deployment["server_runtime"]]
         if deployment.get("requirements"):
             runtime_env["uv"] = {
                 "packages": deployment["requirements"],
@@ -162,8 +163,14 @@ class RayTarget:
             "serve_host": state["serve_host"],
             "serve_port": state["serve_port"],
         }
-        say(f"uploading the app root and handing Serve application {state['app']} its deployment")
-        answer = ray_apply.apply(request, APPLY_TIMEOUT_S, f"deploying {state['name']!r}")
+        request["wait_s"] = timeout_s
+        say(
+            f"uploading the app root and handing Serve application {state['app']} its deployment; "
+            f"waiting up to {timeout_s:g} s for its replicas"
+        )
+        answer = ray_apply.apply(
+            request, APPLY_TIMEOUT_S + timeout_s, f"deploying {state['name']!r}"
+        )
         say(f"deployed version {answer['version']} at {state['route_prefix']}")
         state["dashboard_url"] = state.get("dashboard_url") or answer.get("dashboard_url")
         state["deployment"] = deployment

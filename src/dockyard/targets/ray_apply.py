@@ -9,10 +9,11 @@ module with a time limit, and the target then follows the deployment through the
 Requests:
 
 * ``{"op": "deploy", "address", "runtime_env", "app", "route_prefix", "options", "env", "keys",
-  "serve_host", "serve_port"}``: connect with ``runtime_env`` as the job's (Ray uploads the app
-  root and the server wheel), start Serve if the cluster has none, and hand Serve the deployment
-  under a version computed from what was uploaded (:func:`code_version`). Answers
-  ``{"dashboard_url", "version"}``.
+  "serve_host", "serve_port", "wait_s"}``: connect with ``runtime_env`` as the job's (Ray uploads
+  the app root and the server runtime), start Serve if the cluster has none, hand Serve the
+  deployment under a version computed from what was uploaded (:func:`code_version`), and stay
+  connected until it runs or has failed (at most ``wait_s``: the uploaded files belong to this
+  driver's job until replicas hold them). Answers ``{"dashboard_url", "version", "serve_status"}``.
 * ``{"op": "delete", "address", "app"}``: delete the application (its replicas and route).
 """
 
@@ -24,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 from dockyard.errors import DeploymentError
@@ -122,7 +124,29 @@ def _deploy(request: dict[str, Any]) -> dict[str, Any]:
             )
         except Exception as exc:  # noqa: BLE001 - Serve's refusals become one answer
             return _refusal(request, exc)
-        return {"dashboard_url": context.dashboard_url, "version": version}
+        settled = _until_settled(serve, request["app"], float(request.get("wait_s") or 0))
+        return {"dashboard_url": context.dashboard_url, "version": version, "serve_status": settled}
+
+
+def _until_settled(serve: Any, app: str, wait_s: float) -> str | None:
+    """Stay connected until the application runs or has failed (at most ``wait_s``).
+
+    The files this driver uploaded belong to its job until replicas hold them: a driver that
+    left before its replicas started would let Ray delete the packages (seen with a node that
+    joined late: "the package may have prematurely been deleted from the GCS")."""
+    deadline = time.monotonic() + wait_s
+    status = None
+    while time.monotonic() < deadline:
+        found = serve.status().applications.get(app)
+        status = (
+            str(found.status.value if hasattr(found.status, "value") else found.status)
+            if found
+            else None
+        )
+        if status in ("RUNNING", "DEPLOY_FAILED"):
+            return status
+        time.sleep(0.25)
+    return status
 
 
 def _refusal(request: dict[str, Any], exc: BaseException) -> dict[str, Any]:

@@ -151,7 +151,8 @@ class ClusterDeploymentConfig(DeploymentConfig):
     gpu_cores: float = Field(default=0, ge=0)
     #: None: on unless ``num_replicas`` fixes the count (Azure's rule).
     autoscale_enabled: bool | None = None
-    autoscale_min_replicas: int = Field(default=1, ge=0)
+    #: At least 1: running replicas hold the service's files on the cluster (no scale to zero).
+    autoscale_min_replicas: int = Field(default=1, ge=1)
     autoscale_max_replicas: int = Field(default=10, ge=1)
     autoscale_refresh_seconds: float = Field(default=1, gt=0)
     autoscale_target_utilization: int = Field(default=70, gt=0, le=100)

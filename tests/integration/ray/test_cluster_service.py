@@ -30,6 +30,7 @@ from dockyard import (
     Webservice,
     Workspace,
 )
+from dockyard.targets.ray_processes import listeners
 from tests.integration.ray.conftest import RayClusterFacts
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -316,6 +317,12 @@ def test_delete_frees_the_application_and_its_route(
     assert post(service, {"a": 1}).status_code == 200
     apps = serve_apps(ray_cluster)
     app_name = next(name for name in apps if name.endswith("-gone-svc"))
+    # the network rule: a replica (Serve's inter-deployment gRPC server included) listens on
+    # 127.0.0.1 only
+    replica_pids = [r["pid"] for r in apps[app_name]["deployments"]["scoring"]["replicas"]]
+    found = listeners(replica_pids)
+    assert found, "the replica's listeners were not found"
+    assert {entry.address for entry in found} == {"127.0.0.1"}, found
     service.delete()
     assert app_name not in serve_apps(ray_cluster)
     assert httpx.post(uri, json={}, timeout=10).status_code == 404

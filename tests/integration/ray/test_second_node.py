@@ -245,17 +245,6 @@ def test_a_replica_placed_on_a_second_node_in_a_container_serves_the_model(
     )
 
 
-class ServeReplicaListensEverywhere(AssertionError):
-    """Only Serve replicas listen beyond 127.0.0.1 (Ray 2.60's inter-deployment gRPC server)."""
-
-
-@pytest.mark.xfail(
-    raises=ServeReplicaListensEverywhere,
-    strict=True,
-    reason="Ray Serve 2.60 binds every replica's inter-deployment gRPC server to [::]:0 "
-    "(ray/serve/_private/replica.py, _on_initialized: add_port_to_grpc_server(self._server, "
-    '"[::]:0")), whatever the node address; dockyard does not yet keep it on 127.0.0.1',
-)
 def test_every_process_of_the_node_listens_on_127_0_0_1_only(
     node: Node, deployed: Deployed, ray_cluster: RayClusterFacts
 ) -> None:
@@ -266,10 +255,10 @@ def test_every_process_of_the_node_listens_on_127_0_0_1_only(
     replica_pids = {r["pid"] for r in replicas_of(ray_cluster)}
     in_replicas = {pid for pid in pids if second_node.namespace_pid(pid) in replica_pids}
     assert any(entry.pid in in_replicas for entry in found), "found no listener of the replica"
+    # the replica's inter-deployment gRPC server included (Serve 2.60 binds it to [::]:0;
+    # server/ray_replica.py binds it to the node's address)
     outside = [entry for entry in found if entry.address != "127.0.0.1"]
-    assert not [e for e in outside if e.pid not in in_replicas], described(outside)
-    if outside:
-        raise ServeReplicaListensEverywhere(described(outside))
+    assert not outside, described(outside)
 
 
 def described(entries: list[Listener]) -> str:
