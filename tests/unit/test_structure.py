@@ -23,6 +23,7 @@ USER_OBJECTS = (
     "dockyard.workspace",
     "dockyard.assets",
     "dockyard.compute",
+    "dockyard.diagnosis",
     "dockyard.webservice",
     "dockyard.cli",
 )

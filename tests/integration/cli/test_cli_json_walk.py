@@ -86,6 +86,7 @@ def local_walk(tmp: Path, project: Path) -> list[tuple[tuple[str, ...], list[str
         (("service", "list"), []),
         (("service", "show"), [svc]),
         (("service", "run"), [svc, "--data", '"hello"']),
+        (("diagnose",), [svc]),
         (("service", "logs"), [svc, "-n", "50"]),
         (
             ("service", "capacity"),
