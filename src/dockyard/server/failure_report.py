@@ -21,6 +21,7 @@ _STAMPED = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d")  # a line of some other 
 _NOISE = ("User's init function failed",)
 _EXCEPTION_PREFIX = "Encountered Exception "
 _OWN_FRAME = re.compile(r'^\s*File ".*[/\\]dockyard[/\\]server[/\\][^"]*", line \d+, in ')
+_CARETS = re.compile(r"^\s*[\^~]+\s*$")  # Python 3.11's markers under a frame's code line
 
 
 def start_failure_report(log_text: str) -> str | None:
@@ -50,7 +51,7 @@ def start_failure_report(log_text: str) -> str | None:
             break
         end += 1
     out: list[str] = []
-    skip_code_line = False
+    skip_code_line = skip_carets = False
     for line, match in zip(lines[start:end], parsed[start:end], strict=True):
         text = match["message"] if match else line
         if text in _NOISE:
@@ -60,9 +61,14 @@ def start_failure_report(log_text: str) -> str | None:
         if _OWN_FRAME.match(text):
             skip_code_line = True
             continue
+        if skip_carets:
+            skip_carets = False
+            if _CARETS.match(text):
+                continue
         if skip_code_line:
             skip_code_line = False
             if text.startswith("    ") and not text.lstrip().startswith("File "):
+                skip_carets = True
                 continue
         out.append(text.rstrip())
     while out and not out[-1]:

@@ -45,3 +45,22 @@ def test_two_workers_failing_give_one_traceback_without_banner_or_server_frames(
 
 def test_no_error_in_the_log_gives_none() -> None:
     assert start_failure_report(BANNER.format(pid=1)) is None
+
+
+def test_the_markers_under_a_dropped_server_frame_go_with_it() -> None:
+    log = "\n".join(
+        [
+            "2026-11-30 10:00:00,000 E [7] dockyard.server - Encountered Exception Traceback (most recent call last):",
+            '  File "/x/dockyard/server/user_script.py", line 204, in call_init',
+            "    script.init()",
+            "    ^^^^^^^^^^^^^",
+            '  File "/app/score.py", line 3, in init',
+            "    raise ValueError('no model')",
+            "ValueError: no model",
+        ]
+    )
+    report = start_failure_report(log)
+    assert report is not None
+    assert "^^^" not in report
+    assert "script.init()" not in report
+    assert 'File "/app/score.py", line 3, in init' in report
