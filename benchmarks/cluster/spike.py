@@ -2,7 +2,7 @@
 the low rate again; replicas over time, the time from the step to the first added replica, the 503
 rate during the spike and the time back to the minimum, at autoscale_target_utilization 70 and 30.
 
-    .venv/bin/python benchmarks/cluster/spike.py               # 2 runs per utilisation (~8 min)
+    .venv/bin/python benchmarks/cluster/spike.py               # 2 runs per utilisation (~9 min)
     .venv/bin/python benchmarks/cluster/spike.py --quick       # 1 short run each, a smoke test
     .venv/bin/python benchmarks/cluster/spike.py --address 127.0.0.1:PORT --serve-port P
 
@@ -175,6 +175,7 @@ def summarize(
             "bodies_503": dict(Counter(r["body"] for r in mine if "body" in r)),
         }
     at_step = [v for v in views if v["t"] <= step]
+    base_count = max(active(at_step[-1]), at_step[-1]["target"] or 0) if at_step else MIN_REPLICAS
     back = next((v["t"] for v in views if v["t"] >= step_end and active(v) == MIN_REPLICAS), None)
     return {
         "low_phase_s": round(step - base, 2),
@@ -182,9 +183,10 @@ def summarize(
         "replicas_at_step": active(at_step[-1]) if at_step else None,
         "rises_before_step": rises(at_step),
         "rises_after_back_to_min": rises([v for v in views if back and v["t"] >= back]),
-        "target_up_s": first(step, lambda v: (v["target"] or 0) > MIN_REPLICAS),
-        "rising_s": first(step, lambda v: active(v) > MIN_REPLICAS),
-        "running_added_s": first(step, lambda v: v["states"].get("RUNNING", 0) > MIN_REPLICAS),
+        # from the count at the step (1 unless the low rate had scaled the service up already)
+        "target_up_s": first(step, lambda v: (v["target"] or 0) > base_count),
+        "rising_s": first(step, lambda v: active(v) > base_count),
+        "running_added_s": first(step, lambda v: v["states"].get("RUNNING", 0) > base_count),
         "max_replicas": max((active(v) for v in views if v["t"] >= step), default=None),
         "back_to_min_s": first(
             step_end, lambda v: active(v) == MIN_REPLICAS and v["target"] == MIN_REPLICAS
@@ -244,8 +246,8 @@ def report(runs: list[dict], utilizations: list[int]) -> str:
                 "run",
                 "low phase, scale-ups in it",
                 "replicas at step",
-                "step -> target up",
-                "step -> first added replica (STARTING)",
+                "step -> target up (above the count at the step)",
+                "step -> added replica (STARTING)",
                 "step -> added replica RUNNING",
                 "max replicas",
                 "503 during spike",
@@ -259,23 +261,36 @@ def report(runs: list[dict], utilizations: list[int]) -> str:
     summary = []
     for u in utilizations:
         mine = [r for r in runs if r["utilization"] == u]
+        clean = [r for r in mine if r["replicas_at_step"] == MIN_REPLICAS]
+
+        def rate(some: list[dict]) -> str:
+            if not some:
+                return "-"
+            return f"{100 * statistics.median(r['phases']['spike']['rate_503'] for r in some):.1f}%"
+
         summary.append(
             [
                 f"{u}%",
-                median_of(mine, "rising_s", 2),
-                median_of(mine, "running_added_s", 2),
-                f"{100 * statistics.median([r['phases']['spike']['rate_503'] for r in mine]):.1f}%",
+                f"{len(mine)} ({len(clean)})",
+                median_of(clean, "rising_s", 2) if clean else "-",
+                median_of(clean, "running_added_s", 2) if clean else "-",
+                rate(clean),
+                rate(mine),
                 median_of(mine, "back_to_min_s", 1),
+                str(sum(r["rises_before_step"] for r in mine)),
             ]
         )
     lines.append(
         common.table(
             [
                 "utilisation",
-                "rising (median)",
-                "RUNNING (median)",
-                "503 rate (median)",
-                "back to 1",
+                "runs (from 1 replica)",
+                "step -> rising, median of runs from 1",
+                "step -> RUNNING, runs from 1",
+                "503 rate, runs from 1",
+                "503 rate, all runs",
+                "spike end -> back to 1, all runs",
+                "scale-ups at the low rate, all runs",
             ],
             summary,
         )
@@ -286,7 +301,10 @@ def report(runs: list[dict], utilizations: list[int]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs per utilisation")
-    parser.add_argument("--low", type=float, default=3.0, help="low rate, req/s")
+    parser.add_argument("--low", type=float, default=2.0, help="low rate, req/s")
+    parser.add_argument(
+        "--refresh-s", type=float, help="autoscale_refresh_seconds (default: Azure's, 1)"
+    )
     parser.add_argument("--factor", type=float, default=10.0)
     parser.add_argument("--low-s", type=float, default=10.0)
     parser.add_argument("--low-max-s", type=float, default=40.0)
@@ -319,6 +337,7 @@ def main() -> None:
                     autoscale_max_replicas=MAX_REPLICAS,
                     autoscale_target_utilization=u,
                     autoscale_downscale_delay_seconds=DOWNSCALE_DELAY_S,
+                    autoscale_refresh_seconds=args.refresh_s,
                     cpu_cores=0.1,
                     memory_gb=0.1,
                     auth_enabled=False,
