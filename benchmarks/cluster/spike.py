@@ -172,6 +172,8 @@ def summarize(
             "p50_ms": common.percentile(ok, 50),
             "p99_ms": common.percentile(ok, 99),
             "retry_after": dict(Counter(str(r.get("retry_after")) for r in mine if "body" in r)),
+            # answered 200 after waiting longer than max_request_wait_time (500 ms) + run() (50 ms)
+            "ok_over_600ms": sum(1 for x in ok if x > 600),
             "bodies_503": dict(Counter(r["body"] for r in mine if "body" in r)),
         }
     at_step = [v for v in views if v["t"] <= step]
@@ -198,6 +200,11 @@ def summarize(
             [b["t"] - a["t"] for a, b in zip(views, views[1:], strict=False)] or [0.0]
         ),
         "timeline": timeline,
+        # every request: [sent at (s from the step), phase, status, latency ms]
+        "requests": [
+            [round(r["at"] - step, 3), r["phase"], r["status"], round(r["latency"] * 1000, 1)]
+            for r in sorted(requests, key=lambda r: r["at"])
+        ],
     }
 
 
@@ -235,6 +242,7 @@ def report(runs: list[dict], utilizations: list[int]) -> str:
                 str(s["max_replicas"]),
                 f"{spike['codes'].get('503', 0)}/{spike['sent']} "
                 f"({100 * (spike['rate_503'] or 0):.1f}%)",
+                str(spike["ok_over_600ms"]),
                 f"{common.fmt(spike['p50_ms'], 0)} / {common.fmt(spike['p99_ms'], 0)}",
                 common.fmt(s["back_to_min_s"], 1, " s"),
             ]
@@ -251,6 +259,7 @@ def report(runs: list[dict], utilizations: list[int]) -> str:
                 "step -> added replica RUNNING",
                 "max replicas",
                 "503 during spike",
+                "200s after > 600 ms",
                 "spike p50 / p99 ms (200s)",
                 "spike end -> back to 1",
             ],
