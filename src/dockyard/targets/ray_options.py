@@ -12,12 +12,21 @@ in Ray 2.60's own source (``ray/serve/config.py``, ``ray/serve/_private/config.p
 * ``target_ongoing_requests`` is Azure's utilisation rule in Ray's terms: a replica is "full" at
   ``replica_max_concurrent_requests`` requests, and the autoscaler keeps it at the target
   utilisation of that.
-* Requests wait for a free slot *inside* the replica, where the scoring server already bounds the
-  wait by ``max_request_wait_time`` and answers 503 with ``Retry-After`` (Ray has no time bound on
-  its own queue). So a replica admits a few more requests than it runs at once
-  (``max_ongoing_requests``), and Ray's own queue in front of the replicas is bounded too
-  (``max_queued_requests``; Ray's default, -1, is unbounded) and answers 503 with ``Retry-After``
-  when full (``BackpressureConfig``).
+* ``max_request_wait_time`` has no Ray equivalent, and Ray's own queue in front of the replicas
+  has no time bound: a request held there can wait seconds and still be answered 200. So Ray
+  hands requests to a replica at once and they wait for a free slot *inside* it, where the
+  scoring server bounds the wait by ``max_request_wait_time`` and answers 503 with
+  ``Retry-After`` (its own JSON body, as on every target). For that, a replica admits its run()
+  slots plus a waiting room (``max_ongoing_requests``) sized for ``max_request_wait_time`` of
+  arrivals at up to :data:`ROOM_RATE` requests/s; a request waiting there leaves within the
+  wait limit, so the room empties as fast as it fills. Ray's queue is still bounded
+  (``max_queued_requests``; its default, -1, is unbounded) and answers 503 with ``Retry-After``
+  when full (``BackpressureConfig``); it only fills when every replica's room is full.
+* Waiting requests count as ongoing, so the autoscaler sees a queue building up at once.
+* ``look_back_period_s`` is at least :data:`MIN_LOOK_BACK_S`: over a 1 s window a single slow
+  request lifts the mean past a low target and adds replicas at a rate one replica handles
+  easily (measured in benchmarks/cluster/spike.py); 3 s keeps the reaction to a real step
+  within about a second (the metrics still arrive every ``autoscale_refresh_seconds / 2``).
 * ``max_surge_percent=100``: during a code update, old replicas serve until their replacements are
   ready (Ray's default stops them first).
 """
@@ -28,8 +37,14 @@ import math
 from typing import Any
 
 GIB = 1024**3
-#: How many requests a replica admits per request it runs at once (the rest wait in its limiter).
+#: Ray's queue holds at most this many requests per run() slot of each replica (per proxy).
 ADMIT_FACTOR = 4
+#: The waiting room inside a replica holds ``max_request_wait_time`` of arrivals at this rate.
+ROOM_RATE = 500
+#: ... and at most this many requests (a very long wait limit would otherwise admit thousands).
+MAX_ROOM = 1000
+#: The autoscaler averages the ongoing requests over at least this many seconds.
+MIN_LOOK_BACK_S = 3.0
 #: ``Retry-After`` (seconds) of a 503 from Ray's queue in front of the replicas.
 RETRY_AFTER_S = 1
 #: Health checks get at least this long: a replica busy with run() on its event loop answers late.
@@ -55,7 +70,6 @@ NOT_MAPPED = {
 def deployment_options(config: dict[str, Any]) -> dict[str, Any]:
     """``serve.deployment`` options for a ``ClusterDeploymentConfig`` given as its dict."""
     concurrency = int(config.get("replica_max_concurrent_requests") or 1)
-    admit = concurrency * ADMIT_FACTOR
     actor: dict[str, Any] = {"num_cpus": float(config.get("cpu_cores") or 0.1)}
     if config.get("memory_gb"):
         actor["memory"] = int(float(config["memory_gb"]) * GIB)
@@ -65,8 +79,8 @@ def deployment_options(config: dict[str, Any]) -> dict[str, Any]:
         actor["resources"] = {str(k): float(v) for k, v in config["ray_resources"].items()}
     options: dict[str, Any] = {
         "ray_actor_options": actor,
-        "max_ongoing_requests": admit,
-        "max_queued_requests": admit * max(1, _max_replicas(config)),
+        "max_ongoing_requests": admitted(config),
+        "max_queued_requests": concurrency * ADMIT_FACTOR * max(1, _max_replicas(config)),
         "health_check_period_s": float(config.get("period_seconds") or 10),
         "health_check_timeout_s": max(
             MIN_HEALTH_TIMEOUT_S, float(config.get("timeout_seconds") or 2)
@@ -100,12 +114,23 @@ def autoscaling(config: dict[str, Any]) -> dict[str, Any]:
         "max_replicas": int(config.get("autoscale_max_replicas") or 10),
         "target_ongoing_requests": round(concurrency * utilization, 3),
         "metrics_interval_s": interval,
-        "look_back_period_s": max(refresh, interval * 2),
+        "look_back_period_s": max(refresh, interval * 2, MIN_LOOK_BACK_S),
         "upscale_delay_s": 0.0,
         "downscale_delay_s": float(
             config.get("autoscale_downscale_delay_seconds") or DEFAULT_DOWNSCALE_DELAY_S
         ),
     }
+
+
+def admitted(config: dict[str, Any]) -> int:
+    """Requests a replica holds at once: its run() slots plus a waiting room for
+    ``max_request_wait_time`` of arrivals at :data:`ROOM_RATE` requests/s (at least
+    :data:`ADMIT_FACTOR` per slot)."""
+    concurrency = int(config.get("replica_max_concurrent_requests") or 1)
+    wait_ms = config.get("max_request_wait_time")
+    wait_s = (60_000 if wait_ms is None else int(wait_ms)) / 1000  # None: the server's default
+    room = max(concurrency * (ADMIT_FACTOR - 1), min(MAX_ROOM, math.ceil(wait_s * ROOM_RATE)))
+    return concurrency + room
 
 
 def fixed_count(config: dict[str, Any]) -> bool:

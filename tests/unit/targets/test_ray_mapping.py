@@ -21,12 +21,15 @@ def test_azure_defaults_become_a_fast_autoscaler_with_bounded_queues() -> None:
     assert (scaling["min_replicas"], scaling["max_replicas"]) == (1, 10)
     # 70% of one concurrent request per replica
     assert scaling["target_ongoing_requests"] == pytest.approx(0.7)
-    # Azure refreshes every second: metrics every 0.5 s over a 1 s window, no delay up
+    # Azure refreshes every second: metrics every 0.5 s over a 3 s window, no delay up
     assert scaling["metrics_interval_s"] == 0.5
-    assert scaling["look_back_period_s"] == 1.0
+    assert scaling["look_back_period_s"] == 3.0
     assert scaling["upscale_delay_s"] == 0.0
     assert got["ray_actor_options"] == {"num_cpus": 0.1, "memory": 512 * 1024**2}
     assert got["max_queued_requests"] > 0  # Ray's default (-1) is unbounded
+    # one run() slot + a waiting room for 500 ms of arrivals at 500/s: requests wait inside the
+    # replica, where max_request_wait_time bounds the wait, not in Ray's unbounded-time queue
+    assert got["max_ongoing_requests"] == 1 + 250
     assert got["backpressure_config"] == {"status_code": 503, "retry_after_s": 1}
     assert got["max_surge_percent"] == 100  # old replicas serve until new ones are ready
 
@@ -34,7 +37,12 @@ def test_azure_defaults_become_a_fast_autoscaler_with_bounded_queues() -> None:
 def test_utilization_and_concurrency_set_the_target_per_replica() -> None:
     got = options(autoscale_target_utilization=30, replica_max_concurrent_requests=4)
     assert got["autoscaling_config"]["target_ongoing_requests"] == pytest.approx(1.2)
-    assert got["max_ongoing_requests"] == 16
+    assert got["max_ongoing_requests"] == 4 + 250
+
+
+def test_the_waiting_room_follows_max_request_wait_time_within_bounds() -> None:
+    assert options(max_request_wait_time=0)["max_ongoing_requests"] == 1 + 3
+    assert options(max_request_wait_time=2000)["max_ongoing_requests"] == 1 + 1000
 
 
 def test_num_replicas_turns_autoscaling_off() -> None:
