@@ -17,6 +17,7 @@ def build_app():  # type: ignore[no-untyped-def]
         model,
         secret,
         service,
+        ui,
         workspace,
     )  # lazy: `dockyard --help` stays fast
 
@@ -41,6 +42,7 @@ def build_app():  # type: ignore[no-untyped-def]
     for noun, module in nouns.items():
         app.add_typer(module.app, name=noun)
     app.command("diagnose")(diagnose.diagnose)
+    app.command("ui")(ui.ui)
 
     @app.command(
         "serve",

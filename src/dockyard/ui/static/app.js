@@ -1,0 +1,388 @@
+/* dockyard ui: the dashboard's page. Plain JavaScript, no framework, nothing from the internet.
+   Every number and text comes from the JSON API of dockyard/ui/routes.py (the SDK). */
+"use strict";
+
+const main = document.getElementById("main");
+let cleanups = [];  // timers and streams of the page shown; stopped when another page opens
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function esc(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+async function api(path, options) {
+  const answer = await fetch(path, Object.assign({ credentials: "same-origin" }, options || {}));
+  const text = await answer.text();
+  let data;
+  try { data = JSON.parse(text); } catch (e) { data = { error: text }; }
+  if (!answer.ok) {
+    const error = new Error((data && data.error) || answer.statusText);
+    error.hint = data && data.hint;
+    error.status = answer.status;
+    throw error;
+  }
+  return data;
+}
+
+function post(path, body) {
+  return api(path, { method: "POST", headers: { "content-type": "application/json" },
+                     body: typeof body === "string" ? body : JSON.stringify(body || {}) });
+}
+
+function failure(error) {
+  return el("div", { class: "notice bad" }, error.message || String(error),
+            error.hint ? el("div", {}, "What to do: " + error.hint) : null);
+}
+
+function state(value) { return el("span", { class: "state", "data-state": value || "" }, value || "?"); }
+
+function when(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return isNaN(date) ? iso : date.toLocaleString();
+}
+
+function size(bytes) {
+  if (bytes === null || bytes === undefined) return "";
+  const units = ["B", "KB", "MB", "GB"];
+  let n = bytes, i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : n) + " " + units[i];
+}
+
+function chips(object) {
+  const entries = Object.entries(object || {});
+  if (!entries.length) return el("span", { class: "muted" }, "none");
+  return entries.map(([k, v]) => el("span", { class: "chip" }, `${k}: ${v}`));
+}
+
+function every(ms, fn) {
+  const id = setInterval(fn, ms);
+  cleanups.push(() => clearInterval(id));
+}
+
+/* ---------- pages ---------- */
+
+async function servicesPage() {
+  const services = await api("/api/services");
+  const cards = services.map((s) => el("a", { class: "card", href: `#/services/${encodeURIComponent(s.name)}`,
+                                              "data-service": s.name },
+    el("div", { class: "row" }, el("strong", {}, s.name), state(s.state)),
+    el("div", { class: "muted" }, `${s.computeType} · restarts ${s.restartCount}`),
+    el("div", {}, (s.models || []).map((m) => el("span", { class: "chip" }, m)))));
+  return [el("h1", {}, "Services"),
+          services.length ? el("div", { class: "list" }, cards)
+                          : el("p", { class: "muted" }, "No service yet: deploy one with Model.deploy() or `dockyard service`.")];
+}
+
+async function modelsPage() {
+  const models = await api("/api/models");
+  const cards = models.map((m) => el("div", { class: "card", "data-model": m.id },
+    el("div", { class: "row" }, el("strong", {}, m.name), el("span", { class: "chip" }, "version " + m.version),
+       m.framework ? el("span", { class: "muted" }, m.framework) : null),
+    m.description ? el("div", {}, m.description) : null,
+    el("dl", { class: "kv" }, el("dt", {}, "registered"), el("dd", {}, when(m.createdTime)),
+       el("dt", {}, "size"), el("dd", {}, size(m.size)),
+       el("dt", {}, "tags"), el("dd", {}, chips(m.tags)),
+       el("dt", {}, "properties"), el("dd", {}, chips(m.properties))),
+    el("details", {}, el("summary", {}, `${m.files.length} file(s)`),
+       el("ul", {}, m.files.map((f) => el("li", {}, el("code", {}, f.path), " ", el("span", { class: "muted" }, size(f.size))))))));
+  return [el("h1", {}, "Models"),
+          models.length ? el("div", { class: "list" }, cards)
+                        : el("p", { class: "muted" }, "No model registered: Model.register(ws, model_path, model_name).")];
+}
+
+async function environmentsPage() {
+  const envs = await api("/api/environments");
+  const cards = envs.map((e) => el("div", { class: "card", "data-environment": `${e.name}:${e.version}` },
+    el("div", { class: "row" }, el("strong", {}, e.name), el("span", { class: "chip" }, "version " + e.version)),
+    el("dl", { class: "kv" },
+       el("dt", {}, "packages"), el("dd", {}, e.packages.length ? e.packages.map((p) => el("span", { class: "chip" }, p)) : el("span", { class: "muted" }, "none")),
+       e.baseImage ? [el("dt", {}, "base image"), el("dd", {}, e.baseImage)] : null,
+       el("dt", {}, "build hash"), el("dd", {}, el("code", {}, e.buildHash || "")))));
+  return [el("h1", {}, "Environments"),
+          envs.length ? el("div", { class: "list" }, cards)
+                      : el("p", { class: "muted" }, "No environment registered: env.register(ws).")];
+}
+
+async function imagesPage() {
+  const images = await api("/api/images");
+  const cards = images.map((i) => el("a", { class: "card", href: `#/images/${encodeURIComponent(i.name)}/${i.version}`, "data-image": i.id },
+    el("div", { class: "row" }, el("strong", {}, i.id), state(i.state)),
+    el("div", { class: "muted" }, i.location),
+    i.error ? el("div", { class: "notice bad" }, i.error.split("\n")[0]) : null));
+  return [el("h1", {}, "Images"),
+          images.length ? el("div", { class: "list" }, cards)
+                        : el("p", { class: "muted" }, "No image built: Model.package() or Image.create().")];
+}
+
+async function imagePage(name, version) {
+  const data = await api(`/api/images/${encodeURIComponent(name)}/${version}`);
+  const errors = new Set(data.errorLines);
+  const html = data.lines.map((line, i) => {
+    const cls = i === data.failingStep ? "l fail" : errors.has(i) ? "l err" : /^Step \d+\/\d+ : /.test(line) ? "l step" : "l";
+    return `<span class="${cls}" data-line="${i}">${esc(line)}</span>`;
+  }).join("");
+  const log = el("pre", { class: "log", id: "build-log" });
+  log.innerHTML = html || '<span class="l">(no build log)</span>';
+  const parts = [el("h1", {}, data.id, state(data.state))];
+  if (data.error) parts.push(el("pre", { class: "error", id: "image-error" }, data.error));
+  if (data.failingStep !== null) parts.push(el("p", {}, "Failing step: ", el("code", { id: "failing-step" }, data.lines[data.failingStep])));
+  parts.push(el("div", { class: "card" }, el("h2", {}, "Build log"), log));
+  setTimeout(() => { const fail = log.querySelector(".fail"); if (fail) log.scrollTop = fail.offsetTop - 40; }, 0);
+  return parts;
+}
+
+/* ---------- the service page ---------- */
+
+function chart(title, times, series, unit) {
+  const W = 320, H = 120, L = 34, B = 16;
+  const values = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
+  const max = Math.max(1e-9, ...values);
+  const t0 = times[0], t1 = times[times.length - 1];
+  const x = (t) => L + (t1 > t0 ? ((t - t0) / (t1 - t0)) * (W - L - 4) : (W - L) / 2);
+  const y = (v) => H - B - (v / max) * (H - B - 6);
+  let svg = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`;
+  svg += `<line class="axis" x1="${L}" y1="${H - B}" x2="${W}" y2="${H - B}"/><line class="axis" x1="${L}" y1="4" x2="${L}" y2="${H - B}"/>`;
+  svg += `<text x="${L - 3}" y="10" text-anchor="end">${esc(fmt(max))}</text><text x="${L - 3}" y="${H - B}" text-anchor="end">0</text>`;
+  if (times.length) {
+    svg += `<text x="${L}" y="${H - 3}">${esc(new Date(t0 * 1000).toLocaleTimeString())}</text>`;
+    svg += `<text x="${W - 2}" y="${H - 3}" text-anchor="end">${esc(new Date(t1 * 1000).toLocaleTimeString())}</text>`;
+  }
+  series.forEach((s, i) => {
+    const points = s.values.map((v, j) => (v === null || v === undefined) ? null : `${x(times[j]).toFixed(1)},${y(v).toFixed(1)}`).filter(Boolean);
+    if (points.length) svg += `<polyline class="s${i}" fill="none" stroke-width="1.6" points="${points.join(" ")}"/>`;
+  });
+  svg += "</svg>";
+  const box = el("div", { class: "card chart", "data-chart": title },
+    el("h2", {}, title + (unit ? ` (${unit})` : "")),
+    el("div", { class: "legend" }, series.map((s, i) => el("span", {}, el("i", { class: "s" + i }), s.name))));
+  const holder = el("div", {});
+  holder.innerHTML = svg;
+  box.append(holder);
+  return box;
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return "–";
+  return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function renderMetrics(box, data) {
+  box.replaceChildren();
+  if (!data.available) {
+    box.append(el("p", { class: "muted", id: "metrics-unavailable" }, data.why || "metrics not available"));
+    return;
+  }
+  const h = data.history || [], c = data.current || {};
+  const t = h.map((p) => p.t);
+  const st = (k) => h.map((p) => (p.status_per_s || {})[k]);
+  const lat = c.latency_ms || {}, sp = c.status_per_s || {};
+  box.append(el("div", { class: "row", id: "metrics-now" },
+    el("span", {}, el("span", { class: "now" }, fmt(c.requests_per_s)), " req/s"),
+    el("span", {}, "p50 ", el("b", {}, fmt(lat.p50)), " ms · p99 ", el("b", {}, fmt(lat.p99)), " ms"),
+    el("span", {}, `4xx ${fmt(sp["4xx"])}/s · 5xx ${fmt(sp["5xx"])}/s · 503 ${fmt(sp["503"])}/s`),
+    el("span", {}, `in flight ${c.in_flight ?? "–"} · replicas ${c.replicas ?? "–"}`),
+    el("span", { class: "muted" }, `last ${c.window_s || 60} s`)));
+  box.append(el("div", { class: "grid" },
+    chart("Request rate", t, [{ name: "req/s", values: h.map((p) => p.requests_per_s) }], "req/s"),
+    chart("Latency", t, [{ name: "p50", values: h.map((p) => p.p50_ms) }, { name: "p99", values: h.map((p) => p.p99_ms) }], "ms"),
+    chart("Errors", t, [{ name: "4xx", values: st("4xx") }, { name: "5xx", values: st("5xx") }, { name: "503", values: st("503") }], "per s"),
+    chart("Replicas", t, [{ name: "replicas", values: h.map((p) => p.replicas) }], "")));
+}
+
+const ERROR_LINE = /(^Traceback \(most recent call last\)|^\S*(Error|Exception)\b.*:|\bERROR\b|CrashLoopBackOff)/;
+
+function logHtml(lines) {
+  return lines.map((line) => `<span class="${ERROR_LINE.test(line) ? "l err" : "l"}">${esc(line)}</span>`).join("");
+}
+
+function followLog(name, pre, status) {
+  const source = new EventSource(`/api/services/${encodeURIComponent(name)}/logs`);
+  cleanups.push(() => source.close());
+  source.addEventListener("lines", (event) => {
+    const lines = JSON.parse(event.data).lines;
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 30;
+    pre.insertAdjacentHTML("beforeend", logHtml(lines));
+    while (pre.childElementCount > 20000) pre.firstElementChild.remove();
+    if (atBottom || pre.dataset.loaded !== "1") pre.scrollTop = pre.scrollHeight;
+    pre.dataset.loaded = "1";
+    status.textContent = "following";
+  });
+  source.addEventListener("gap", () => pre.insertAdjacentHTML("beforeend", '<span class="l gap">[lines skipped: the log grew faster than it was read]</span>'));
+  source.addEventListener("failure", (event) => { status.textContent = JSON.parse(event.data).error; source.close(); });
+  source.onerror = () => { status.textContent = "reconnecting…"; };
+}
+
+function timeline(events) {
+  if (!events.length) return el("p", { class: "muted" }, "no event");
+  return el("ol", { class: "timeline", id: "events" }, events.slice().reverse().map((e) =>
+    el("li", { "data-state": e.state }, el("time", {}, when(e.at)), state(e.state), " ", e.message || "")));
+}
+
+function testForm(name, box) {
+  const input = el("textarea", { id: "score-input", spellcheck: "false", "aria-label": "request body" });
+  const result = el("pre", { id: "score-result", class: "light" }, "");
+  const schema = el("details", {}, el("summary", {}, "input schema"), el("pre", { class: "light", id: "score-schema" }, ""));
+  const send = el("button", { class: "primary", id: "score-send", onclick: async () => {
+    send.disabled = true;
+    result.textContent = "…";
+    try {
+      const data = await post(`/api/services/${encodeURIComponent(name)}/score`, input.value);
+      if (data.ok) { result.className = "light"; result.textContent = JSON.stringify(data.result, null, 2); }
+      else {
+        result.className = "error";
+        result.textContent = [data.status ? `HTTP ${data.status}` : null, data.error, data.content,
+                              data.requestId ? `request id ${data.requestId}` : null].filter(Boolean).join("\n");
+      }
+    } catch (error) { result.className = "error"; result.textContent = error.message; }
+    send.disabled = false;
+  } }, "Send");
+  box.replaceChildren(el("h2", {}, "Test"), input, el("div", { class: "row" }, send, el("span", { class: "muted", id: "score-note" }, "")), schema, result);
+  api(`/api/services/${encodeURIComponent(name)}/swagger`).then((data) => {
+    if (!data.available) { document.getElementById("score-note").textContent = data.why; input.value = "{}"; return; }
+    input.value = data.sample;
+    document.getElementById("score-schema").textContent = JSON.stringify(data.inputSchema, null, 2);
+    document.getElementById("score-note").textContent = "sample input from " + data.uri;
+  }).catch((error) => { document.getElementById("score-note").textContent = error.message; });
+}
+
+function keysBox(name, box) {
+  const out = el("div", { id: "keys" });
+  const reveal = el("button", { id: "keys-reveal", onclick: async () => {
+    const data = await post(`/api/services/${encodeURIComponent(name)}/keys`);
+    out.replaceChildren(data.ok ? el("dl", { class: "kv" }, el("dt", {}, "primary"), el("dd", {}, el("code", {}, data.primary)),
+                                     el("dt", {}, "secondary"), el("dd", {}, el("code", {}, data.secondary)))
+                                : failure(data));
+  } }, "Reveal keys");
+  box.replaceChildren(el("h2", {}, "Keys"), reveal, out);
+}
+
+function actionsRow(name, notice) {
+  const run = (what) => async () => {
+    notice.replaceChildren(el("div", { class: "notice" }, what + "…"));
+    try {
+      const data = await post(`/api/services/${encodeURIComponent(name)}/${what}`);
+      notice.replaceChildren(data.ok ? el("div", { class: "notice" }, data.message) : failure(data));
+    } catch (error) { notice.replaceChildren(failure(error)); }
+  };
+  const confirmBox = el("span", { class: "row", hidden: true });
+  const typed = el("input", { type: "text", id: "delete-confirm", placeholder: `type ${name} to delete`, "aria-label": "service name" });
+  confirmBox.append(typed, el("button", { class: "danger primary", id: "delete-yes", onclick: async () => {
+    const data = await post(`/api/services/${encodeURIComponent(name)}/delete`, { confirm: typed.value });
+    if (data.ok) location.hash = "#/services"; else notice.replaceChildren(failure(data));
+  } }, "Delete for good"));
+  return el("div", { class: "row" },
+    el("button", { id: "action-reload", onclick: run("reload") }, "Reload"),
+    el("button", { id: "action-restart", onclick: run("restart") }, "Restart"),
+    el("button", { class: "danger", id: "action-delete", onclick: () => { confirmBox.hidden = false; typed.focus(); } }, "Delete…"),
+    el("button", { id: "action-diagnose", onclick: () => diagnose(name, notice) }, "Diagnose"),
+    confirmBox);
+}
+
+async function diagnose(name, notice) {
+  notice.replaceChildren(el("div", { class: "notice" }, "diagnosing…"));
+  try {
+    const data = await post(`/api/services/${encodeURIComponent(name)}/diagnose`);
+    if (!data.ok) { notice.replaceChildren(failure(data)); return; }
+    notice.replaceChildren(el("div", { class: "card", id: "diagnosis" }, el("h2", {}, `Diagnosis: ${data.subject}`),
+      data.steps.map((s) => el("div", { class: "step" },
+        el("strong", { class: "step-" + s.status }, `${s.status === "passed" ? "✓" : s.status === "failed" ? "✗" : "–"} ${s.step}`), " ", s.finding,
+        s.evidence && s.status === "failed" ? el("pre", { class: "error" }, s.evidence) : null,
+        s.fix && s.status === "failed" ? el("div", { class: "notice" }, "Fix: ", el("code", {}, s.fix)) : null))));
+  } catch (error) { notice.replaceChildren(failure(error)); }
+}
+
+async function servicePage(name) {
+  const path = `/api/services/${encodeURIComponent(name)}`;
+  const [data, all] = await Promise.all([api(path), api("/api/services")]);
+  const header = el("h1", {}, name, el("span", { id: "state" }, state(data.state)));
+  const strip = el("div", { class: "services-strip" }, all.map((s) =>
+    el("a", { class: "chip", href: `#/services/${encodeURIComponent(s.name)}` }, s.name + " · " + s.state)));
+  const notice = el("div", { id: "action-notice" });
+  const facts = el("dl", { class: "kv", id: "facts" });
+  const errorBox = el("div", {});
+  const events = el("div", { class: "card" });
+  const metrics = el("div", { class: "card", id: "metrics" }, el("h2", {}, "Metrics"), el("p", { class: "muted" }, "loading…"));
+  const form = el("div", { class: "card", id: "test-form" });
+  const keys = el("div", { class: "card" });
+  const log = el("pre", { class: "log", id: "log" });
+  const logStatus = el("span", { class: "muted", id: "log-status" }, "loading…");
+  const show = (d) => {
+    document.getElementById("state")?.replaceChildren(state(d.state));
+    facts.replaceChildren(
+      el("dt", {}, "where"), el("dd", {}, d.computeType),
+      el("dt", {}, "scoring URI"), el("dd", {}, el("code", {}, d.scoringUri || "–")),
+      el("dt", {}, "restarts"), el("dd", {}, String(d.restartCount)),
+      d.replicas !== undefined ? [el("dt", {}, "replicas"), el("dd", {}, String(d.replicas))] : null,
+      el("dt", {}, "models"), el("dd", {}, (d.models || []).map((m) => el("span", { class: "chip" }, m))),
+      el("dt", {}, "key auth"), el("dd", {}, d.authEnabled ? "on" : "off"),
+      el("dt", {}, "tags"), el("dd", {}, chips(d.tags)));
+    errorBox.replaceChildren(d.error ? el("pre", { class: "error", id: "service-error" }, d.error) : "");
+    events.replaceChildren(el("h2", {}, "Events"), timeline(d.events || []));
+  };
+  show(data);
+  testForm(name, form);
+  if (data.authEnabled) keysBox(name, keys); else keys.replaceChildren(el("h2", {}, "Keys"), el("p", { class: "muted" }, "key authentication is off"));
+  followLog(name, log, logStatus);
+  const loadMetrics = () => api(`${path}/metrics`).then((m) => {
+    metrics.replaceChildren(el("h2", {}, "Metrics"));
+    const box = el("div", {});
+    metrics.append(box);
+    renderMetrics(box, m);
+  }).catch((error) => metrics.replaceChildren(el("h2", {}, "Metrics"), failure(error)));
+  loadMetrics();
+  every(3000, () => api(path).then(show).catch(() => {}));
+  every(5000, loadMetrics);
+  return [strip, header, actionsRow(name, notice), notice, el("div", { class: "card" }, facts), errorBox,
+          el("div", { class: "card" }, el("div", { class: "row" }, el("h2", {}, "Log"), logStatus), log),
+          metrics, el("div", { class: "grid" }, form, el("div", {}, keys, events))];
+}
+
+/* ---------- routing ---------- */
+
+const pages = [
+  [/^#\/services\/([^/]+)$/, (m) => servicePage(decodeURIComponent(m[1])), "services"],
+  [/^#\/models$/, modelsPage, "models"],
+  [/^#\/environments$/, environmentsPage, "environments"],
+  [/^#\/images\/([^/]+)\/(\d+)$/, (m) => imagePage(decodeURIComponent(m[1]), m[2]), "images"],
+  [/^#\/images$/, imagesPage, "images"],
+  [/^(#\/services)?\/?$/, servicesPage, "services"],
+];
+
+async function route() {
+  cleanups.forEach((stop) => stop());
+  cleanups = [];
+  const hash = location.hash || "#/services";
+  const found = pages.find(([pattern]) => pattern.test(hash)) || pages[pages.length - 1];
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === found[2]));
+  const token = Symbol();
+  route.current = token;
+  try {
+    const content = await found[1](hash.match(found[0]));
+    if (route.current !== token) return;
+    main.replaceChildren(...content);
+  } catch (error) {
+    if (route.current !== token) return;
+    main.replaceChildren(el("h1", {}, "Could not load this page"), failure(error));
+  }
+  main.dataset.ready = hash;
+}
+
+window.addEventListener("hashchange", route);
+api("/api/workspace").then((w) => { document.getElementById("workspace").textContent = `workspace ${w.name}`; }).catch(() => {});
+route();
