@@ -6,6 +6,8 @@ Routes (azmlinfsrv's, plus readiness):
 * ``GET|POST /score`` -> run(); ``OPTIONS /score`` -> 200 (or run() with ``@rawhttp``)
 * ``GET /swagger.json?version=2|3|3.1`` -> the OpenAPI document
 * ``GET /health/live`` -> 200; ``GET /health/ready`` -> 200 once init() has finished, else 503
+* ``GET /metrics`` -> the Prometheus metrics (:mod:`dockyard.server.metrics_route`; off with
+  ``DOCKYARD_METRICS=0``)
 * anything else -> 404, other methods -> 405 (JSON ``{"message": ...}`` bodies)
 
 Embedding (the cluster target runs this inside Ray Serve replicas)::
@@ -36,11 +38,15 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from dockyard.server import contract
 from dockyard.server.executor import Executor
 from dockyard.server.logs import SINK, log_directory
+from dockyard.server.metrics import IN_FLIGHT, Metrics
+from dockyard.server.metrics import enabled as metrics_enabled
+from dockyard.server.metrics_route import METRICS_PATH, MetricsRoute
 from dockyard.server.probe_routes import HealthRoute, RootRoute
 from dockyard.server.responder import FAILED, READY, STARTING, Responder
 from dockyard.server.routing import NotFoundRoute, Route, Router
@@ -61,9 +67,14 @@ logger = logging.getLogger("dockyard.server")
 class ScoringApp:
     """The ASGI application serving one score.py (see the module docstring)."""
 
-    def __init__(self, settings: Settings, executor: Executor | None = None) -> None:
+    def __init__(
+        self, settings: Settings, executor: Executor | None = None, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
-        self.responder = r = Responder(settings, executor)
+        if metrics is None and metrics_enabled():
+            metrics = Metrics()  # this process's own board (one worker, or a Ray replica)
+        self.metrics = metrics
+        self.responder = r = Responder(settings, executor, metrics)
         self.executor = r.executor
         routes: dict[str, Route] = {
             contract.SCORE_PATH: ScoreRoute(r),
@@ -72,6 +83,10 @@ class ScoringApp:
             contract.LIVENESS_PATH: HealthRoute(r, contract.LIVENESS_PATH),
             contract.READINESS_PATH: HealthRoute(r, contract.READINESS_PATH),
         }
+        if metrics is not None:
+            routes[METRICS_PATH] = MetricsRoute(r, metrics)
+        # The in-flight gauge of this process's metrics row (None: metrics off).
+        self._row = metrics.v if metrics is not None else None
         self.router = Router(routes, fallback=NotFoundRoute(r))
         self._route_for_path = routes.get  # the hot path's one lookup
         self._loop_attached = False
@@ -90,7 +105,10 @@ class ScoringApp:
         prepare_sys_path(s.app_root, s.source_dir, s.entry_script)
         try:
             script = load_script(s.entry_script, s.app_root)
+            started = time.perf_counter()
             call_init(script)
+            if self.metrics is not None:
+                self.metrics.init_done(time.perf_counter() - started)
             try:
                 swagger = Swagger(
                     s.app_root, script.run, s.service_name, s.service_version, s.service_path_prefix
@@ -157,7 +175,15 @@ class ScoringApp:
                 scope, route = self.router.resolve(scope)
             if self.responder.state == STARTING and not route.open_during_init:
                 await self._until_loaded()
-            await route(scope, receive, send)
+            row = self._row
+            if row is None:
+                await route(scope, receive, send)
+                return
+            row[IN_FLIGHT] += 1
+            try:
+                await route(scope, receive, send)
+            finally:
+                row[IN_FLIGHT] -= 1
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -188,9 +214,15 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def create_app(settings: Settings, executor: Executor | None = None) -> ScoringApp:
-    """The ASGI app for ``settings``; call ``load()`` (or let ASGI lifespan do it) before traffic."""
-    return ScoringApp(settings, executor)
+def create_app(
+    settings: Settings, executor: Executor | None = None, metrics: Metrics | None = None
+) -> ScoringApp:
+    """The ASGI app for ``settings``; call ``load()`` (or let ASGI lifespan do it) before traffic.
+
+    ``metrics``: the recorder of this process's row on a shared board (several workers); by
+    default the app counts on a board of its own, unless ``DOCKYARD_METRICS=0``.
+    """
+    return ScoringApp(settings, executor, metrics)
 
 
 def log_load_failure(error: ScriptLoadError, model_dir: str | None) -> None:

@@ -4,7 +4,7 @@ All three answer at once, also while ``init()`` runs: ``/`` and ``/health/live``
 is up, ``/health/ready`` says 200 once ``init()`` has finished and 503 (with the reason) before
 that or after a failed start. ``/`` carries the request-id headers as azmlinfsrv's does; the
 ``/health/*`` answers are dockyard's own. Probes come every few seconds, so their answers are
-not written to the access log (a 405 or 431 is).
+not written to the access log (a 405 or 431 is); every answer is counted in the metrics.
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ class RootRoute:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         r = self.responder
-        opened = await r.open_request(scope, send, _perf(), _HTML_ALLOW)
+        start = _perf()
+        opened = await r.open_request(scope, send, start, _HTML_ALLOW)
         if opened is None:
             return
         headers = [wire.CT_HTML, (b"content-length", b"7"), *opened[1]]
         await r.send_response(send, 200, headers, b"Healthy")
+        r.count(scope, 200, start)
 
 
 class HealthRoute:
@@ -48,9 +50,10 @@ class HealthRoute:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         r = self.responder
+        start = _perf()
         if scope["method"] not in ("GET", "HEAD"):
             body = wire.METHOD_NOT_ALLOWED_BODY
-            await r.send_error(scope, send, 405, body, _perf(), (b"allow", b"GET, HEAD"))
+            await r.send_error(scope, send, 405, body, start, (b"allow", b"GET, HEAD"))
             return
         ok = not self.readiness or r.state == READY
         if ok:
@@ -61,3 +64,4 @@ class HealthRoute:
             body = b"Not ready: init() has not finished"
         headers = [_PLAIN_TEXT, wire.content_length(body)]
         await r.send_response(send, 200 if ok else 503, headers, body)
+        r.count(scope, 200 if ok else 503, start)

@@ -1,8 +1,9 @@
 """The one object every route answers through: the app's shared state and its answer helpers.
 
 :class:`Responder` holds what the routes share (settings, the script once loaded, the start-up
-state, the executor, the concurrency gate, auth, CORS, request ids) and the small helpers they
-answer with: sending a response, the access-log line, the after-request headers (CORS, then the
+state, the executor, the concurrency gate, auth, CORS, request ids, the metrics recorder) and
+the small helpers they answer with: sending a response, the access-log line (which also counts
+the answer in the metrics), the after-request headers (CORS, then the
 request ids, in azmlinfsrv's order), the JSON error answers, the 431 for over-long request ids,
 and :meth:`Responder.open_request`, the start of every ``GET|HEAD|OPTIONS`` route but ``/score``
 (which spells its own out, on the measured path).
@@ -22,6 +23,7 @@ from dockyard.server.cors import Cors
 from dockyard.server.executor import Executor
 from dockyard.server.limits import ConcurrencyGate
 from dockyard.server.logs import SINK
+from dockyard.server.metrics import Metrics
 from dockyard.server.settings import Settings
 from dockyard.server.swagger import Swagger
 from dockyard.server.user_script import ScriptLoadError, UserScript
@@ -47,8 +49,15 @@ _NO_BODY = (b"content-length", b"0")
 class Responder:
     """The app's shared state and answer helpers (one per app, shared by all its routes)."""
 
-    def __init__(self, settings: Settings, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        executor: Executor | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
+        #: The recorder of this process's metrics row; None when metrics are off.
+        self.metrics = metrics
         self.state = STARTING
         self.failure: ScriptLoadError | None = None
         self.script: UserScript | None = None
@@ -88,17 +97,26 @@ class Responder:
     def log_access(
         self, scope: dict[str, Any], status: int, start: float, size: int, rid: bytes
     ) -> None:
-        """The access line: ``POST /score 200 0.412ms 37 rid=...`` (method, path, status, time, size)."""
+        """Count the answer in the metrics and write the access line: ``POST /score 200 0.412ms
+        37 rid=...`` (method, path, status, time, size)."""
+        seconds = _perf() - start
+        if self.metrics is not None:
+            self.metrics.request(scope["path"], status, seconds)
         if self._access:
             qs = scope["query_string"]
             SINK.access(
                 scope["method"],
                 f"{scope['path']}?{qs.decode('latin-1')}" if qs else scope["path"],
                 status,
-                (_perf() - start) * 1000,
+                seconds * 1000,
                 size,
                 rid.decode("latin-1") or "-",
             )
+
+    def count(self, scope: dict[str, Any], status: int, start: float) -> None:
+        """Count an answer in the metrics without an access line (probes, scrapes)."""
+        if self.metrics is not None:
+            self.metrics.request(scope["path"], status, _perf() - start)
 
     def after_request_headers(
         self, scope: dict[str, Any], headers: ScannedHeaders, ids: RequestIdTriple

@@ -74,6 +74,7 @@ class ScoreRoute:
         self.limit = responder.settings.max_request_body_bytes
         self.debug = responder.settings.debug
         self.max_wait_ms = responder.settings.max_request_wait_time_ms
+        self.metrics = responder.metrics  # None when metrics are off
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = _perf()
@@ -124,6 +125,8 @@ class ScoreRoute:
                 if not keep_slot:
                     gate.release()
             gate.record(elapsed_ms / 1000)
+            if self.metrics is not None:
+                self.metrics.run(elapsed_ms / 1000)
             # 6. The answer: a response object as given, any other value as JSON.
             exec_ms = (b"x-ms-run-fn-exec-ms", b"%.3f" % elapsed_ms)
             if is_response(result):
@@ -153,6 +156,8 @@ class ScoreRoute:
             if not preflight and not self.auth.check(headers[AUTHORIZATION]):
                 raise EarlyAnswer(401, wire.UNAUTHORIZED_BODY, (b"www-authenticate", b"Bearer"))
         if script is None:
+            if self.metrics is not None:
+                self.metrics.rejected("starting")
             raise EarlyAnswer(503, self.responder.not_ready_body(), (b"retry-after", b"1"))
         if not raw_mode and method != "GET" and method != "POST":
             if method == "OPTIONS":
@@ -232,18 +237,29 @@ class ScoreRoute:
 
     async def _wait_for_slot(self) -> None:
         """Queue for a run() slot; past ``max_request_wait_time_ms``, raises EarlyAnswer (503)."""
-        gate = self.gate
+        gate, metrics = self.gate, self.metrics
+        start = _perf()
         try:
             await gate.acquire()
         except Overloaded as exc:
+            if metrics is not None:
+                metrics.waited(_perf() - start)
+                metrics.rejected("overload")
             message = wire.message_body(
                 f"The service is busy: all {gate.slots} run() slots stayed taken for "
                 f"{self.max_wait_ms} ms. Retry after {exc.retry_after} s."
             )
             raise EarlyAnswer(503, message, (b"retry-after", b"%d" % exc.retry_after)) from None
+        if metrics is not None:
+            metrics.waited(_perf() - start)
 
     def _run_failed(self, exc: RunTimeout | RunFailed, rid_text: str) -> EarlyAnswer:
-        """Log a run() that timed out or raised; the 500 to answer with."""
+        """Log (and count) a run() that timed out or raised; the 500 to answer with."""
+        if self.metrics is not None:
+            if isinstance(exc, RunTimeout):
+                self.metrics.timed_out()
+            else:
+                self.metrics.run_failed()
         if isinstance(exc, RunTimeout):
             if exc.slot_kept:
                 logger.error(

@@ -20,6 +20,7 @@ requests finish).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -36,6 +37,8 @@ from dockyard.server.app import ScoringApp, log_load_failure
 from dockyard.server.banner import package_version
 from dockyard.server.debugging import DebuggerError, connect_to_ide, listen_for_ide
 from dockyard.server.logs import SINK
+from dockyard.server.metrics import Board, Metrics
+from dockyard.server.metrics_history import start_sampling
 from dockyard.server.module_scan import third_party_modules
 from dockyard.server.settings import Settings, export_environment
 from dockyard.server.user_script import ScriptLoadError
@@ -76,25 +79,34 @@ def run_worker(
     sock: socket.socket,
     index: int = 0,
     on_ready: Callable[[], object] | None = None,
+    metrics: Metrics | None = None,
 ) -> int:
     """Serve on ``sock`` in this process until stopped; returns the exit code.
 
-    ``on_ready`` is called once the worker accepts connections after its ``init()``.
+    ``on_ready`` is called once the worker accepts connections after its ``init()``. ``metrics``
+    is this worker's row on the pool's shared board (default: a board of its own, unless
+    ``DOCKYARD_METRICS=0``); worker 0 samples the board into ``DOCKYARD_METRICS_HISTORY``.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     export_environment(settings)
     if os.getcwd() != settings.app_root:
         os.chdir(settings.app_root)
-    app = ScoringApp(settings)
+    app = ScoringApp(settings, metrics=metrics)
     server = _uvicorn_server(app, settings)
     executor = app.executor
+    board = app.metrics.board if app.metrics is not None and index == 0 else None
 
     def serve_in_thread() -> None:
         loop = _new_loop(settings)
         asyncio.set_event_loop(loop)
         try:
+            sampler = loop.run_until_complete(_start_sampling(board))
             loop.run_until_complete(server.serve(sockets=[sock]))
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    loop.run_until_complete(sampler)
         except BaseException:
             logger.exception("The HTTP server stopped with an error")
         finally:
@@ -155,6 +167,10 @@ def run_worker(
     loop_thread.join(30)
     SINK.flush()
     return contract.EXIT_OK
+
+
+async def _start_sampling(board: Board | None) -> asyncio.Task[None] | None:
+    return start_sampling(board) if board is not None else None
 
 
 def _announce_ready(server: Any) -> None:

@@ -4,6 +4,10 @@ The parent binds the socket, forks ``WORKER_COUNT`` workers (before any thread o
 exists), and supervises them: a worker exiting with code 3 (import/init() failure) stops all and
 the parent exits 3; a worker that dies later is replaced (at most 10 restarts a minute).
 ``SIGTERM``/``SIGINT`` stop all gracefully (in-flight requests finish).
+
+Before forking, the parent makes the metrics board (:mod:`dockyard.server.metrics`): one row per
+worker, which a replacement worker continues, and one for the parent (restarts, the 503s it
+answers while no worker is ready).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 
 from dockyard.server import contract, wire
 from dockyard.server.logs import SINK
+from dockyard.server.metrics import Board, Metrics, reset_in_flight
+from dockyard.server.metrics import enabled as metrics_enabled
 from dockyard.server.settings import Settings
 from dockyard.server.unready import answer_waiting, unready_response
 from dockyard.server.worker import run_worker
@@ -49,6 +55,9 @@ def run_worker_pool(settings: Settings, sock: socket.socket) -> int:
     unready_since = time.monotonic()
     wait_s = settings.startup_request_wait_s
     busy = unready_response(json.loads(wire.NOT_READY_BODY)["message"])
+    # One metrics row per worker and one for this process, shared with the workers forked below.
+    board = Board(settings.workers + 1) if metrics_enabled() else None
+    own = Metrics(board, settings.workers) if board is not None else None
 
     def spawn(index: int) -> None:
         SINK.flush()
@@ -58,7 +67,11 @@ def run_worker_pool(settings: Settings, sock: socket.socket) -> int:
             os.close(ready_read)
             try:
                 code = run_worker(
-                    settings, sock, index, on_ready=lambda: os.write(ready_write, bytes([index]))
+                    settings,
+                    sock,
+                    index,
+                    on_ready=lambda: os.write(ready_write, bytes([index])),
+                    metrics=Metrics(board, index) if board is not None else None,
                 )
             finally:
                 SINK.flush()
@@ -84,7 +97,9 @@ def run_worker_pool(settings: Settings, sock: socket.socket) -> int:
         with contextlib.suppress(BlockingIOError):
             ready.update(os.read(ready_read, 256))
         if not ready and not stopping and time.monotonic() - unready_since >= wait_s:
-            answer_waiting(sock, busy)
+            answered = answer_waiting(sock, busy)
+            if answered and own is not None:
+                own.rejected("starting", answered)
         try:  # block while a worker serves; poll (for readiness and the 503 bound) while none does
             pid, status = os.waitpid(-1, 0 if ready else os.WNOHANG)
         except ChildProcessError:
@@ -95,6 +110,8 @@ def run_worker_pool(settings: Settings, sock: socket.socket) -> int:
             continue
         index = children.pop(pid, -1)
         ready.discard(index)
+        if board is not None and index >= 0:
+            reset_in_flight(board, index)  # its requests ended with it
         if not ready:
             unready_since = time.monotonic()
         code = os.waitstatus_to_exitcode(status)
@@ -113,6 +130,8 @@ def run_worker_pool(settings: Settings, sock: socket.socket) -> int:
             stop_all()
             continue
         logger.error(f"Worker {index} (pid {pid}) died with code {code}; starting a new one")
+        if own is not None:
+            own.restarted()
         spawn(index)
     os.close(ready_read)
     os.close(ready_write)
