@@ -124,6 +124,14 @@ class Image:
     def size(self) -> int | None:
         return self._record.spec.get("size")
 
+    @property
+    def committed_from(self) -> dict[str, Any] | None:
+        """For a version made by ``dockyard service commit`` (``commit_service``): the service,
+        its container, the image it ran, the time (``at``), ``change_count`` and the first
+        ``changes`` (``"C /var/azureml-app/score.py"``; the build log lists them all); else None."""
+        origin = self._record.spec.get("committed_from")
+        return dict(origin) if origin else None
+
     def update_creation_state(self) -> None:
         """Re-read the state; a build whose process died is recorded as Failed."""
         self._record = images.refresh(self.workspace, self._record)

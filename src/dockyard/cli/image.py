@@ -1,4 +1,5 @@
-"""``dockyard image ...``: create, list, show, logs, pull, delete, and the workspace's registry.
+"""``dockyard image ...``: create, list, show, logs, pull, delete, run (by hand), deploy, and the
+workspace's registry.
 
 A thin skin over :class:`dockyard.Image`. ``--output json`` keys are those of
 ``Image.serialize()`` (documented in docs/containers.md); sizes are bytes there, and "763.7 MB"
@@ -7,6 +8,7 @@ only in tables.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +27,8 @@ from dockyard.cli.common import (
 )
 
 app = typer.Typer(
-    help="Container images: create, list, show, logs, pull, delete.", no_args_is_help=True
+    help="Container images: create, list, show, logs, pull, delete, run, deploy.",
+    no_args_is_help=True,
 )
 
 RefArg = Annotated[str, typer.Argument(help="Image NAME or NAME:VERSION (default: latest).")]
@@ -191,4 +194,123 @@ def registry(
         output,
         {"address": current.address if current else None,
          "username": current.username if current else None},
+    )  # fmt: skip
+
+
+@app.command()
+def run(
+    ref: RefArg,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", "-p", help="Host port for the scoring server (default: a free one)."
+        ),
+    ] = None,
+    debugger_port: Annotated[
+        int | None,
+        typer.Option(
+            "--debugger-port",
+            help="Host port for the debugger (debugpy listens in the container; 5678 in the seed).",
+        ),
+    ] = None,
+    debugger_wait: Annotated[
+        float, typer.Option("--debugger-wait", help="Seconds the server waits for the IDE.")
+    ] = 30.0,
+    foreground: Annotated[
+        bool,
+        typer.Option("--foreground", help="Stay attached, print the output; Ctrl-C stops it."),
+    ] = False,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop and remove the container this command started.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Run an image by hand, the seed's `docker run -p 8000:5001 -p 5678:5678`: published on
+    127.0.0.1 only, detached unless --foreground; prints the scoring URI, how to stop it and,
+    with --debugger-port, the VS Code launch.json entry."""
+    from dockyard.webservice import (  # lazy: `dockyard --help` stays fast
+        follow_image,
+        launch_config,
+        run_image,
+        stop_image,
+    )
+
+    image = _image(workspace, ref)
+    if stop:
+        stopped = stop_image(image)
+        emit(output, {"id": image.id, "stopped": stopped})
+        return
+    started = run_image(image, port, debugger_port, debugger_wait_seconds=debugger_wait)
+    attach = launch_config(started)
+    data: dict[str, Any] = {
+        "id": image.id,
+        "container": started.container,
+        "scoringUri": started.scoring_uri,
+        "swaggerUri": started.swagger_uri,
+        "port": started.port,
+        "debuggerPort": started.debugger_port,
+        "stopCommand": started.stop_command,
+        "launchConfig": attach,
+    }
+    if output == Output.json:
+        print_json(data)
+    else:
+        typer.echo(f"image {image.id} runs in container {started.container}")
+        typer.echo(f"scoring URI: {started.scoring_uri}")
+        typer.echo(
+            f"try it:      curl -X POST {started.scoring_uri} -H 'Content-Type: application/json' "
+            "-d @sample.json"
+        )
+        typer.echo(
+            f"stop it:     {started.stop_command}   (or `dockyard image run --stop {image.id}`)"
+        )
+        if attach is not None:
+            typer.echo(
+                f"debugger:    127.0.0.1:{started.debugger_port}; the server waits {debugger_wait:g} s "
+                'for it before init(). VS Code launch.json (add it to "configurations"):'
+            )
+            typer.echo(json.dumps(attach, indent=2))
+    if not foreground:
+        return
+    try:
+        code = follow_image(image, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        stop_image(image)
+    raise typer.Exit(code)
+
+
+@app.command()
+def deploy(
+    ref: RefArg,
+    name: Annotated[str, typer.Option("--name", "-n", help="Name of the new service.")],
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Host port.")] = None,
+    cpu_cores: Annotated[float | None, typer.Option("--cpu-cores")] = None,
+    memory_gb: Annotated[float | None, typer.Option("--memory-gb")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a service of that name.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Deploy an image as a container service (Webservice.deploy_from_image), e.g. one made by
+    `dockyard service commit`; waits until it is Healthy."""
+    from dockyard import Webservice  # lazy: `dockyard --help` stays fast
+    from dockyard.webservice import ContainerWebservice  # lazy: `dockyard --help` stays fast
+
+    image = _image(workspace, ref)
+    options: dict[str, Any] = {"cpu_cores": cpu_cores, "memory_gb": memory_gb}
+    config = ContainerWebservice.deploy_configuration(
+        port=port, **{k: v for k, v in options.items() if v is not None}
+    )
+    service = Webservice.deploy_from_image(
+        image.workspace, name, image, config, overwrite=overwrite
+    )
+    service.wait_for_deployment()
+    emit(
+        output,
+        {"name": service.name, "image": image.id, "state": service.state,
+         "scoringUri": service.scoring_uri},
     )  # fmt: skip

@@ -12,7 +12,10 @@
   InferenceConfig become the flow's plain plan; a cluster configuration gets its compute target);
 * ``waiting.py``: ``wait_for_deployment``'s loop; ``scoring_client.py``: ``service.run()``;
   ``capacity.py`` (+ ``capacity_rules.py``, ``capacity_sample.py``, ``load_test.py``):
-  ``measure_capacity``, a bounded load test that feeds the seed's replica formula.
+  ``measure_capacity``, a bounded load test that feeds the seed's replica formula;
+* ``container_tools.py``: the seed's container paths: ``exec_in_service``, ``open_shell``,
+  ``commit_service`` (a running container as a new image version), ``run_image`` (an image
+  by hand on 127.0.0.1, ``stop_image``, ``follow_image``, ``launch_config``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ from dockyard.webservice.capacity import CapacityReport, measure_capacity
 from dockyard.webservice.cluster import AksWebservice, ClusterWebservice
 from dockyard.webservice.config_file import config_from_file
 from dockyard.webservice.container import AciWebservice, ContainerWebservice
+from dockyard.webservice.container_tools import (
+    ImageRun,
+    commit_service,
+    exec_in_service,
+    follow_image,
+    launch_config,
+    open_shell,
+    run_image,
+    stop_image,
+)
 from dockyard.webservice.local import LocalWebservice
 
 if TYPE_CHECKING:
@@ -56,9 +69,17 @@ __all__ = [
     "CapacityReport",
     "ClusterWebservice",
     "ContainerWebservice",
+    "ImageRun",
     "LocalWebservice",
     "Webservice",
     "WebservicesView",
+    "commit_service",
     "config_from_file",
+    "exec_in_service",
+    "follow_image",
+    "launch_config",
     "measure_capacity",
+    "open_shell",
+    "run_image",
+    "stop_image",
 ]
