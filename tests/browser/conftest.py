@@ -81,7 +81,7 @@ def chromium_paths() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("dashboard-screenshots")
     print(f"\n[browser] screenshots in {folder}")
     return folder

@@ -13,11 +13,20 @@ function el(tag, attrs, ...children) {
     else if (key === "text") node.textContent = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  return add(node, children);
+}
+
+function add(node, children) {
+  for (const child of children.flat(4)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+function fill(node, ...children) {  // replaceChildren, with el()'s rules for lists and nulls
+  node.replaceChildren();
+  return add(node, children);
 }
 
 function esc(text) {
@@ -152,6 +161,10 @@ async function imagePage(name, version) {
 function chart(title, times, series, unit) {
   const W = 320, H = 120, L = 34, B = 16;
   const values = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
+  if (times.length < 2) {
+    return el("div", { class: "card chart", "data-chart": title }, el("h2", {}, title + (unit ? ` (${unit})` : "")),
+              el("p", { class: "muted" }, "no history yet: the service's numbers are sampled every few seconds"));
+  }
   const max = Math.max(1e-9, ...values);
   const t0 = times[0], t1 = times[times.length - 1];
   const x = (t) => L + (t1 > t0 ? ((t - t0) / (t1 - t0)) * (W - L - 4) : (W - L) / 2);
@@ -183,7 +196,7 @@ function fmt(v) {
 }
 
 function renderMetrics(box, data) {
-  box.replaceChildren();
+  fill(box);
   if (!data.available) {
     box.append(el("p", { class: "muted", id: "metrics-unavailable" }, data.why || "metrics not available"));
     return;
@@ -252,7 +265,7 @@ function testForm(name, box) {
     } catch (error) { result.className = "error"; result.textContent = error.message; }
     send.disabled = false;
   } }, "Send");
-  box.replaceChildren(el("h2", {}, "Test"), input, el("div", { class: "row" }, send, el("span", { class: "muted", id: "score-note" }, "")), schema, result);
+  fill(box, el("h2", {}, "Test"), input, el("div", { class: "row" }, send, el("span", { class: "muted", id: "score-note" }, "")), schema, result);
   api(`/api/services/${encodeURIComponent(name)}/swagger`).then((data) => {
     if (!data.available) { document.getElementById("score-note").textContent = data.why; input.value = "{}"; return; }
     input.value = data.sample;
@@ -265,26 +278,26 @@ function keysBox(name, box) {
   const out = el("div", { id: "keys" });
   const reveal = el("button", { id: "keys-reveal", onclick: async () => {
     const data = await post(`/api/services/${encodeURIComponent(name)}/keys`);
-    out.replaceChildren(data.ok ? el("dl", { class: "kv" }, el("dt", {}, "primary"), el("dd", {}, el("code", {}, data.primary)),
+    fill(out, data.ok ? el("dl", { class: "kv" }, el("dt", {}, "primary"), el("dd", {}, el("code", {}, data.primary)),
                                      el("dt", {}, "secondary"), el("dd", {}, el("code", {}, data.secondary)))
                                 : failure(data));
   } }, "Reveal keys");
-  box.replaceChildren(el("h2", {}, "Keys"), reveal, out);
+  fill(box, el("h2", {}, "Keys"), reveal, out);
 }
 
 function actionsRow(name, notice) {
   const run = (what) => async () => {
-    notice.replaceChildren(el("div", { class: "notice" }, what + "…"));
+    fill(notice, el("div", { class: "notice" }, what + "…"));
     try {
       const data = await post(`/api/services/${encodeURIComponent(name)}/${what}`);
-      notice.replaceChildren(data.ok ? el("div", { class: "notice" }, data.message) : failure(data));
-    } catch (error) { notice.replaceChildren(failure(error)); }
+      fill(notice, data.ok ? el("div", { class: "notice" }, data.message) : failure(data));
+    } catch (error) { fill(notice, failure(error)); }
   };
   const confirmBox = el("span", { class: "row", hidden: true });
   const typed = el("input", { type: "text", id: "delete-confirm", placeholder: `type ${name} to delete`, "aria-label": "service name" });
   confirmBox.append(typed, el("button", { class: "danger primary", id: "delete-yes", onclick: async () => {
     const data = await post(`/api/services/${encodeURIComponent(name)}/delete`, { confirm: typed.value });
-    if (data.ok) location.hash = "#/services"; else notice.replaceChildren(failure(data));
+    if (data.ok) location.hash = "#/services"; else fill(notice, failure(data));
   } }, "Delete for good"));
   return el("div", { class: "row" },
     el("button", { id: "action-reload", onclick: run("reload") }, "Reload"),
@@ -295,16 +308,16 @@ function actionsRow(name, notice) {
 }
 
 async function diagnose(name, notice) {
-  notice.replaceChildren(el("div", { class: "notice" }, "diagnosing…"));
+  fill(notice, el("div", { class: "notice" }, "diagnosing…"));
   try {
     const data = await post(`/api/services/${encodeURIComponent(name)}/diagnose`);
-    if (!data.ok) { notice.replaceChildren(failure(data)); return; }
-    notice.replaceChildren(el("div", { class: "card", id: "diagnosis" }, el("h2", {}, `Diagnosis: ${data.subject}`),
+    if (!data.ok) { fill(notice, failure(data)); return; }
+    fill(notice, el("div", { class: "card", id: "diagnosis" }, el("h2", {}, `Diagnosis: ${data.subject}`),
       data.steps.map((s) => el("div", { class: "step" },
         el("strong", { class: "step-" + s.status }, `${s.status === "passed" ? "✓" : s.status === "failed" ? "✗" : "–"} ${s.step}`), " ", s.finding,
         s.evidence && s.status === "failed" ? el("pre", { class: "error" }, s.evidence) : null,
         s.fix && s.status === "failed" ? el("div", { class: "notice" }, "Fix: ", el("code", {}, s.fix)) : null))));
-  } catch (error) { notice.replaceChildren(failure(error)); }
+  } catch (error) { fill(notice, failure(error)); }
 }
 
 async function servicePage(name) {
@@ -323,8 +336,8 @@ async function servicePage(name) {
   const log = el("pre", { class: "log", id: "log" });
   const logStatus = el("span", { class: "muted", id: "log-status" }, "loading…");
   const show = (d) => {
-    document.getElementById("state")?.replaceChildren(state(d.state));
-    facts.replaceChildren(
+    fill(header.querySelector("#state"), state(d.state));
+    fill(facts,
       el("dt", {}, "where"), el("dd", {}, d.computeType),
       el("dt", {}, "scoring URI"), el("dd", {}, el("code", {}, d.scoringUri || "–")),
       el("dt", {}, "restarts"), el("dd", {}, String(d.restartCount)),
@@ -332,19 +345,19 @@ async function servicePage(name) {
       el("dt", {}, "models"), el("dd", {}, (d.models || []).map((m) => el("span", { class: "chip" }, m))),
       el("dt", {}, "key auth"), el("dd", {}, d.authEnabled ? "on" : "off"),
       el("dt", {}, "tags"), el("dd", {}, chips(d.tags)));
-    errorBox.replaceChildren(d.error ? el("pre", { class: "error", id: "service-error" }, d.error) : "");
-    events.replaceChildren(el("h2", {}, "Events"), timeline(d.events || []));
+    fill(errorBox, d.error ? el("pre", { class: "error", id: "service-error" }, d.error) : "");
+    fill(events, el("h2", {}, "Events"), timeline(d.events || []));
   };
   show(data);
   testForm(name, form);
-  if (data.authEnabled) keysBox(name, keys); else keys.replaceChildren(el("h2", {}, "Keys"), el("p", { class: "muted" }, "key authentication is off"));
+  if (data.authEnabled) keysBox(name, keys); else fill(keys, el("h2", {}, "Keys"), el("p", { class: "muted" }, "key authentication is off"));
   followLog(name, log, logStatus);
   const loadMetrics = () => api(`${path}/metrics`).then((m) => {
-    metrics.replaceChildren(el("h2", {}, "Metrics"));
+    fill(metrics, el("h2", {}, "Metrics"));
     const box = el("div", {});
     metrics.append(box);
     renderMetrics(box, m);
-  }).catch((error) => metrics.replaceChildren(el("h2", {}, "Metrics"), failure(error)));
+  }).catch((error) => fill(metrics, el("h2", {}, "Metrics"), failure(error)));
   loadMetrics();
   every(3000, () => api(path).then(show).catch(() => {}));
   every(5000, loadMetrics);
@@ -375,10 +388,10 @@ async function route() {
   try {
     const content = await found[1](hash.match(found[0]));
     if (route.current !== token) return;
-    main.replaceChildren(...content);
+    fill(main, ...content);
   } catch (error) {
     if (route.current !== token) return;
-    main.replaceChildren(el("h1", {}, "Could not load this page"), failure(error));
+    fill(main, el("h1", {}, "Could not load this page"), failure(error));
   }
   main.dataset.ready = hash;
 }

@@ -1,0 +1,95 @@
+"""The dashboard in a real headless Chromium (``dockyard ui`` started by its command, services on
+the local target): a deployed service is seen Healthy, its log follows while a request is sent,
+the test form sends the swagger's sample and shows the prediction, a crash-looping service
+shows its traceback; every page is photographed at desktop and 390 px width, without sideways
+scrolling."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard import Model, Webservice, Workspace
+from tests.browser.conftest import CRASHING, SCORE, Dashboard, deploy
+from tests.browser.helpers import open_page, screenshots, wait_text, wait_value
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_a_healthy_service_its_live_log_and_the_test_form(
+    ws: Workspace,
+    model: Model,
+    tmp_path: Path,
+    services: list[str],
+    dashboard: Dashboard,
+    browser: Any,
+    screenshots_dir: Path,
+) -> None:
+    from selenium.webdriver.common.by import By  # the browser tests only
+
+    service = deploy(ws, model, tmp_path / "src", "forecast", SCORE, services, auth_enabled=True)
+    browser.get(dashboard.url)  # the token: then a cookie, and the URL without it
+    assert "token=" not in browser.current_url
+    open_page(browser, dashboard.base, "#/services")
+    assert wait_text(browser, '[data-service="forecast"]', "Healthy")
+    screenshots(browser, screenshots_dir, "services")
+
+    open_page(browser, dashboard.base, "#/services/forecast")
+    wait_text(browser, "#state", "Healthy")
+    wait_text(browser, "#log", "forecast model loaded")
+    wait_text(browser, "#log-status", "following")
+
+    # the log follows: a request sent from elsewhere shows up without reloading the page
+    assert service.run({"data": {"city": "Busan", "days": 1}}) == {
+        "city": "Busan", "forecast": ["sunny"]}  # fmt: skip
+    wait_text(browser, "#log", "forecasting for Busan", timeout=15)
+
+    # the test form: the swagger's sample input, sent, and the prediction shown
+    assert '"city": "Seoul"' in wait_value(browser, "#score-input", "Seoul")
+    browser.find_element(By.ID, "score-send").click()
+    result = wait_text(browser, "#score-result", "sunny")
+    assert '"forecast": [' in result and '"Seoul"' in result
+    wait_text(browser, "#log", "forecasting for Seoul", timeout=15)
+
+    # keys only on request
+    assert service.get_keys()[0] not in browser.find_element(By.TAG_NAME, "body").text
+    browser.find_element(By.ID, "keys-reveal").click()
+    wait_text(browser, "#keys", service.get_keys()[0])
+    wait_text(browser, "#events", "Healthy")
+    screenshots(browser, screenshots_dir, "service")
+
+    open_page(browser, dashboard.base, "#/models")
+    wait_text(browser, '[data-model="weather:1"]', "team: forecast")
+    screenshots(browser, screenshots_dir, "models")
+    for page, name in (("#/environments", "environments"), ("#/images", "images")):
+        open_page(browser, dashboard.base, page)
+        screenshots(browser, screenshots_dir, name)
+
+
+def test_a_crash_looping_service_shows_its_traceback(
+    ws: Workspace,
+    model: Model,
+    tmp_path: Path,
+    services: list[str],
+    dashboard: Dashboard,
+    browser: Any,
+    screenshots_dir: Path,
+) -> None:
+    deploy(ws, model, tmp_path / "broken", "broken", CRASHING, services, wait=False)
+    deadline = time.monotonic() + 120
+    while Webservice(ws, "broken").state != "CrashLoopBackOff":
+        assert time.monotonic() < deadline, Webservice(ws, "broken").state
+        time.sleep(0.5)
+
+    browser.get(dashboard.url)
+    open_page(browser, dashboard.base, "#/services/broken")
+    wait_text(browser, "#state", "CrashLoopBackOff")
+    error = wait_text(
+        browser, "#service-error", "RuntimeError: the forecast settings file is missing"
+    )
+    assert "Traceback (most recent call last)" in error and "load_settings" in error
+    wait_text(browser, "#events", "CrashLoopBackOff")
+    screenshots(browser, screenshots_dir, "crashloop")
