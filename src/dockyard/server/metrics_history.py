@@ -10,8 +10,8 @@ start again from zero: readers treat a counter that went down as a reset, as Pro
 
 File layout (little-endian): a 40-byte header ``b"DYMH"``, format version (u32), row length
 (u32), capacity (u32), interval (f64), samples written so far (u64), 8 spare bytes; then
-``capacity`` records of ``row + 2`` doubles: the sample's sequence number (1, 2, ...), its time
-(epoch seconds), the totals. Each record is written with one ``pwrite``; a reader skips a record
+``capacity`` records of ``row + 3`` doubles: the sample's sequence number (1, 2, ...), its time
+(epoch seconds), the number of replicas it covers (1 for a server), the totals. Each record is written with one ``pwrite``; a reader skips a record
 whose sequence number does not fit its slot (torn or stale).
 """
 
@@ -31,6 +31,8 @@ logger = logging.getLogger("dockyard.server")
 
 MAGIC = b"DYMH"
 VERSION = 1
+#: Doubles in a record before the totals: sequence number, time, replicas.
+_LEAD = 3
 _HEADER = struct.Struct("<4sIIIdQ8x")
 HEADER_SIZE = _HEADER.size
 KEEP_S = 7200.0
@@ -44,10 +46,12 @@ class HistoryFormatError(ValueError):
 class HistoryWriter:
     """Appends samples of ``board`` to the ring file at ``path`` (one writer per file)."""
 
-    def __init__(self, path: str, board: m.Board, interval_s: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(
+        self, path: str, board: m.Board | None, interval_s: float = DEFAULT_INTERVAL_S
+    ) -> None:
         self.path, self.board, self.interval_s = path, board, interval_s
         self.capacity = max(2, math.ceil(KEEP_S / interval_s))
-        self.record = struct.Struct(f"<{m.ROW + 2}d")
+        self.record = struct.Struct(f"<{m.ROW + _LEAD}d")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self.written = self._continue_or_reset()
@@ -67,10 +71,16 @@ class HistoryWriter:
         header = _HEADER.pack(MAGIC, VERSION, m.ROW, self.capacity, self.interval_s, written)
         os.pwrite(self.fd, header, 0)
 
-    def sample(self, now: float | None = None) -> None:
-        """Append one sample of the totals (taken now)."""
+    def sample(
+        self, now: float | None = None, totals: list[float] | None = None, replicas: int = 1
+    ) -> None:
+        """Append one sample: ``totals`` (default: the board's, taken now) at ``now``."""
+        if totals is None:
+            assert self.board is not None, "a writer without a board needs the totals"
+            totals = self.board.totals()
         seq = self.written + 1
-        values = self.record.pack(seq, time.time() if now is None else now, *self.board.totals())
+        t = time.time() if now is None else now
+        values = self.record.pack(seq, t, replicas, *totals)
         slot = (seq - 1) % self.capacity
         os.pwrite(self.fd, values, HEADER_SIZE + slot * self.record.size)
         self.written = seq
@@ -121,9 +131,9 @@ def start_sampling(board: m.Board) -> asyncio.Task[None] | None:
     return asyncio.get_running_loop().create_task(sample_forever(writer))
 
 
-def read_history(path: str, since: float = 0.0) -> list[tuple[float, list[float]]]:
+def read_history(path: str, since: float = 0.0) -> list[tuple[float, int, list[float]]]:
     """The samples in the ring at ``path`` taken at or after ``since`` (epoch s), oldest first:
-    ``(time, totals)`` with totals laid out as a row of :mod:`dockyard.server.metrics`.
+    ``(time, replicas, totals)`` with totals laid out as a row of :mod:`dockyard.server.metrics`.
 
     Raises ``FileNotFoundError`` when there is no such file and :class:`HistoryFormatError` when it
     is not a ring of this format.
@@ -138,8 +148,8 @@ def read_history(path: str, since: float = 0.0) -> list[tuple[float, list[float]
             f"{path} is not a metrics history file of this dockyard version "
             f"(format {version}, row {row}; expected {VERSION}, {m.ROW}); redeploy the service"
         )
-    record = struct.Struct(f"<{row + 2}d")
-    samples: list[tuple[int, float, list[float]]] = []
+    record = struct.Struct(f"<{row + _LEAD}d")
+    samples: list[tuple[int, float, int, list[float]]] = []
     first = max(1, written - capacity + 1)
     for seq in range(first, written + 1):
         offset = HEADER_SIZE + ((seq - 1) % capacity) * record.size
@@ -148,5 +158,6 @@ def read_history(path: str, since: float = 0.0) -> list[tuple[float, list[float]
         values = record.unpack_from(data, offset)
         if int(values[0]) != seq or values[1] < since:
             continue
-        samples.append((seq, values[1], list(values[2:])))
-    return [(t, totals) for _, t, totals in sorted(samples)]
+        samples.append((seq, values[1], int(values[2]), list(values[_LEAD:])))
+    samples.sort()
+    return [(t, replicas, totals) for _, t, replicas, totals in samples]

@@ -15,6 +15,7 @@ from dockyard.server import metrics as m
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 _LE = [f"{bound:g}" for bound in m.BOUNDS] + ["+Inf"]
+UNAVAILABLE = "dockyard_http_unavailable_total"
 
 
 def _number(value: float) -> str:
@@ -54,6 +55,9 @@ def render(board: m.Board, workers: int, service: str = "") -> bytes:
             value = totals[m.REQUESTS + route_index * 4 + class_index]
             if value or route_index == m.SCORE_ROUTE:
                 lines.append(f'{name}{{route="{route}",code="{cls}"}} {_number(value)}')
+    lines.append(f"# HELP {UNAVAILABLE} /score answers with status 503 (also in code=5xx).")
+    lines.append(f"# TYPE {UNAVAILABLE} counter")
+    lines.append(f'{UNAVAILABLE}{{route="/score"}} {_number(totals[m.SCORE_503])}')
     _histogram(
         lines,
         "dockyard_http_request_duration_seconds",
@@ -134,3 +138,70 @@ def render(board: m.Board, workers: int, service: str = "") -> bytes:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def parse(text: str) -> list[float]:
+    """The totals row (:mod:`dockyard.server.metrics` layout) back from a scrape body of
+    :func:`render`; fields the text does not carry stay 0 (per-worker init() durations: their
+    sum). Lines of other metrics are ignored."""
+    row = [0.0] * m.ROW
+    hists = {
+        "dockyard_http_request_duration_seconds": m.REQUEST_HIST,
+        "dockyard_run_duration_seconds": m.RUN_HIST,
+        "dockyard_slot_wait_seconds": m.WAIT_HIST,
+    }
+    singles = {
+        "dockyard_http_requests_in_flight": m.IN_FLIGHT,
+        "dockyard_scoring_timeouts_total": m.TIMEOUTS,
+        "dockyard_run_failures_total": m.RUN_FAILURES,
+        "dockyard_init_calls_total": m.INIT_COUNT,
+        "dockyard_worker_restarts_total": m.RESTARTS,
+        "dockyard_init_duration_seconds": m.INIT_SECONDS,
+    }
+    cumulative: dict[int, list[float]] = {start: [0.0] * m.BUCKETS for start in hists.values()}
+    le_index = {le: index for index, le in enumerate(_LE)}
+    for line in text.splitlines():
+        if not line.startswith("dockyard_"):
+            continue
+        head, _, number = line.rpartition(" ")
+        name, _, labels = head.partition("{")
+        try:
+            value = float(number)
+        except ValueError:
+            continue
+        found = dict(_label_pairs(labels.rstrip("}")))
+        if name == "dockyard_http_requests_total":
+            route = m.ROUTES.index(found["route"]) if found.get("route") in m.ROUTES else None
+            code = found.get("code")
+            if route is not None and code in m.CLASSES:
+                row[m.REQUESTS + route * 4 + m.CLASSES.index(code)] = value
+        elif name == UNAVAILABLE:
+            row[m.SCORE_503] = value
+        elif name == "dockyard_rejected_requests_total":
+            field = (
+                m.REJECTED_OVERLOAD if found.get("reason") == "overload" else m.REJECTED_STARTING
+            )
+            row[field] = value
+        elif name in singles:
+            row[singles[name]] += value
+        elif name.endswith("_bucket") and name[: -len("_bucket")] in hists:
+            index = le_index.get(found.get("le", ""))
+            if index is not None:
+                cumulative[hists[name[: -len("_bucket")]]][index] = value
+        elif name.endswith("_sum") and name[: -len("_sum")] in hists:
+            row[hists[name[: -len("_sum")]] + m.BUCKETS] = value
+    for start, counts in cumulative.items():
+        previous = 0.0
+        for index, count in enumerate(counts):
+            row[start + index] = count - previous
+            previous = count
+    return row
+
+
+def _label_pairs(labels: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in labels.split('",'):
+        key, _, raw = part.partition("=")
+        if key:
+            pairs.append((key.strip(), raw.strip('"')))
+    return pairs

@@ -186,11 +186,12 @@ def test_history_ring_file(start_server, tmp_path: Path) -> None:  # type: ignor
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         samples = read_history(str(ring))
-        if samples and samples[-1][1][SCORE_ROUTE * 4] == 5:
+        if samples and samples[-1][2][SCORE_ROUTE * 4] == 5:
             break
         time.sleep(0.1)
-    assert samples[-1][1][SCORE_ROUTE * 4] == 5
-    assert len(samples[-1][1]) == ROW
-    times = [t for t, _ in samples]
+    assert samples[-1][2][SCORE_ROUTE * 4] == 5
+    assert samples[-1][1] == 1
+    assert len(samples[-1][2]) == ROW
+    times = [t for t, _, _ in samples]
     assert times == sorted(times) and len(times) >= 2
     assert abs(times[-1] - time.time()) < 5
