@@ -236,6 +236,25 @@ def _add_log_hint(exc: DockyardError, log_path: Path) -> None:
     exc.args = (str(exc),)
 
 
+_AUTH_REFUSED = re.compile(r"unauthori[sz]ed|authentication required|denied|no basic auth", re.I)
+
+
+def push_hint(reference: str, message: str, *, with_credentials: bool) -> str:
+    """What to do after the registry refused a push (``message`` is the engine's error)."""
+    registry = reference.split("/", 1)[0]
+    if not _AUTH_REFUSED.search(message):
+        return (
+            f"check that the registry {registry} is reachable from the Docker engine "
+            f"(`curl http://{registry}/v2/`) and try again"
+        )
+    which = "refused the workspace's credentials" if with_credentials else "needs credentials"
+    return (
+        f"the registry {which}: set them with Image.set_container_registry(ws, "
+        f'"{registry}", username="USER", password="PASSWORD") (kept as a workspace secret), '
+        f"or log the engine in with `docker login {registry}`, then build the image again"
+    )
+
+
 def push_image(
     client: Any,
     reference: str,
@@ -263,8 +282,7 @@ def push_image(
                     f"Pushing {reference} failed: {message}",
                     step="push",
                     log_tail="\n".join(lines[-_TAIL_LINES:]),
-                    hint="check the registry is reachable and that you are logged in to it "
-                    "(`docker login REGISTRY`, or the workspace's registry credentials)",
+                    hint=push_hint(reference, message, with_credentials=bool(auth_config)),
                 )
             aux = item.get("aux")
             if isinstance(aux, dict) and aux.get("Digest"):

@@ -202,6 +202,8 @@ def _rules() -> list[Rule]:
              "create the image again with `dockyard image create`")),
         (r" or Image\.list\(ws\)", lit("")),
         (r"\(Image\.create\)", lit("(`dockyard image create`)")),
+        (r"Image\.set_container_registry\(ws, \"([^\"]+)\", username=\"USER\", password=\"PASSWORD\"\)",
+         lambda m: f"`dockyard image registry {m.group(1)} --username USER --password-stdin` (the password on stdin)"),
         (r"Image\.set_container_registry\(ws, address\)", lit("`dockyard image registry ADDRESS`")),
         (r"to change the base, set base_image instead", lit("to change the base, use --base-image instead")),
         # --- models ----------------------------------------------------------------------------
