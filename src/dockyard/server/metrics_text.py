@@ -131,7 +131,7 @@ def render(board: m.Board, workers: int, service: str = "") -> bytes:
     lines.append(f"# HELP {name} The versions this server runs (value 1).")
     lines.append(f"# TYPE {name} gauge")
     python = platform.python_version()
-    service_label = f',service="{_escape(service)}"' if service else ""
+    service_label = f',service_name="{_escape(service)}"' if service else ""
     lines.append(f'{name}{{version="{__version__}",python="{python}"{service_label}}} 1')
     return ("\n".join(lines) + "\n").encode()
 

@@ -56,7 +56,7 @@ def test_rows_are_summed_and_rendered() -> None:
     assert 'dockyard_init_duration_seconds{worker="1"} 0.5' in lines
     assert "dockyard_init_calls_total 2" in lines
     assert any(line.startswith('dockyard_build_info{version="') for line in lines)
-    assert 'service="svc"} 1' in text
+    assert 'service_name="svc"} 1' in text
     for line in text.splitlines():  # every metric has HELP and TYPE before its samples
         if line.startswith("# TYPE "):
             assert line.split()[3] in ("counter", "gauge", "histogram")
@@ -124,3 +124,25 @@ def test_metrics_setting() -> None:
     assert not m.enabled({"DOCKYARD_METRICS": "0"})
     assert not m.enabled({"DOCKYARD_METRICS": "off"})
     assert m.enabled({"DOCKYARD_METRICS": "1"})
+
+
+def test_the_grafana_dashboard_uses_only_exported_metrics() -> None:
+    import json  # reason: only this test reads JSON
+    import re  # reason: only this test parses expressions
+
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[3] / "docs" / "grafana-dashboard.json").read_text()
+    )
+    exported = {
+        line.split()[2]
+        for line in render(m.Board(2), workers=1).decode().splitlines()
+        if line.startswith("# TYPE ")
+    }
+    names = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            names.update(re.findall(r"\b(dockyard_[a-z_]+)", target["expr"]))
+    assert names
+    for name in names:
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in exported or base in exported, name
