@@ -124,6 +124,12 @@ def _port(s: _Service) -> Step:
         return Step("port", SKIPPED, f"no port of its own ({state}): nothing to check")
     if state == HEALTHY:
         return Step("port", PASSED, f"port {port}: the service answers there")
+    if getattr(config_from_record(s.config), "runs_on_cluster", False):
+        listening = "listens" if port_taken(port) else "does not listen (is the cluster up?)"
+        return Step(
+            "port", PASSED, f"port {port} is the cluster's Serve proxy, shared by every service "
+            f"on it, and it {listening}: the state step says more",
+        )  # fmt: skip
     if not port_taken(port):
         return Step("port", PASSED, f"port {port} is free for the service ({state})")
     owner = port_holder(s.ws, port, exclude=s.name)
