@@ -162,7 +162,7 @@ def exec_interactive(client: Any, container: Any, *, user: str | None, workdir: 
         size = os.get_terminal_size(stdin)
         client.api.exec_resize(created["Id"], height=size.lines, width=size.columns)
     try:
-        tty.setraw(stdin)
+        tty.setraw(stdin, termios.TCSANOW)  # keeps what was typed ahead
         while True:
             ready, _w, _x = select.select([raw, stdin], [], [])
             if raw in ready:

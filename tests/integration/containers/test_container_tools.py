@@ -6,6 +6,7 @@ terminal; the image run by hand on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from dockyard.webservice import (
 )
 from dockyard.webservice.container import AciWebservice
 
-from .conftest import image_app, service_app, test_sample
+from .conftest import image_app, on_terminal, service_app, test_sample
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -67,6 +68,22 @@ def test_edit_in_the_container_commit_deploy_and_run_the_image(
     assert isinstance(done.exception, ValidationError)
     assert "needs a terminal" in str(done.exception)
     assert "dockyard service exec edited --" in str(done.exception)
+
+    # the shell on a real terminal, as root (the seed's apt-get), at the app root
+    code, text = on_terminal(
+        ["shell", "edited", "-u", "root", "-w", ws.path], b"id -un; pwd; exit 3\n"
+    )
+    assert code == 3, text
+    assert "\nroot" in text.replace("\r", "") and "/var/azureml-app" in text
+    assert "shell in container dockyard-" in text and "as root" in text
+    # the same without the Docker CLI: the SDK's exec with a pty
+    no_cli = "/nonexistent-dockyard-test-path"
+    assert shutil.which("docker", path=no_cli) is None
+    code, text = on_terminal(
+        ["shell", "edited", "-w", ws.path], b"id -un; pwd; exit 5\n", path=no_cli
+    )
+    assert code == 5, text
+    assert "dockyard" in text and "/var/azureml-app" in text
 
     # the seed: edit score.py in the running container, then commit the container
     assert exec_in_service(service, EDIT)[0] == 0
