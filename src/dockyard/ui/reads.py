@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+import dockyard
 from dockyard import Environment, Image, Model, Webservice, Workspace
 from dockyard.ops import records
 
@@ -103,12 +104,17 @@ def image_log(ws: Workspace, name: str, version: int) -> dict[str, Any]:
     text = Path(path).read_text(errors="replace") if path and Path(path).exists() else ""
     lines = text.splitlines()
     errors = [i for i, line in enumerate(lines) if _ERROR_LINE.search(line)]
-    failing = None
+    failing = finding = None
     if state == "Failed" and lines:
         end = errors[0] if errors else len(lines) - 1
         failing = next((i for i in range(end, -1, -1) if _STEP_LINE.match(lines[i])), None)
+        if failing is None:  # failed before the engine's steps (resolving the packages)
+            failing = errors[0] if errors else None
+        failed = dockyard.diagnose(ws, image=image.id).failed
+        if failed is not None:
+            finding = {"finding": failed.finding, "fix": failed.fix}
     return {"id": image.id, "state": state, "error": image.error, "lines": lines,
-            "errorLines": errors, "failingStep": failing}  # fmt: skip
+            "errorLines": errors, "failingStep": failing, "diagnosis": finding}  # fmt: skip
 
 
 def services(ws: Workspace) -> list[dict[str, Any]]:

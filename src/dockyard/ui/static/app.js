@@ -149,8 +149,10 @@ async function imagePage(name, version) {
   const log = el("pre", { class: "log", id: "build-log" });
   log.innerHTML = html || '<span class="l">(no build log)</span>';
   const parts = [el("h1", {}, data.id, state(data.state))];
-  if (data.error) parts.push(el("pre", { class: "error", id: "image-error" }, data.error));
+  if (data.error) parts.push(el("pre", { class: "error", id: "image-error" }, data.error.split("\n--- last log lines ---")[0]));
   if (data.failingStep !== null) parts.push(el("p", {}, "Failing step: ", el("code", { id: "failing-step" }, data.lines[data.failingStep])));
+  if (data.diagnosis) parts.push(el("div", { class: "notice", id: "image-diagnosis" }, data.diagnosis.finding,
+                                    data.diagnosis.fix ? el("div", {}, "Fix: ", el("code", {}, data.diagnosis.fix)) : null));
   parts.push(el("div", { class: "card" }, el("h2", {}, "Build log"), log));
   setTimeout(() => { const fail = log.querySelector(".fail"); if (fail) log.scrollTop = fail.offsetTop - 40; }, 0);
   return parts;
