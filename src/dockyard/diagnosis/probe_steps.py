@@ -29,6 +29,21 @@ _EXCEPTION = re.compile(
 )
 _MARKERS = re.compile(r"^\s*[\^~]+\s*$")
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
+#: Modules whose package is named otherwise (what to write under ``pip:``).
+PACKAGE_OF = {
+    "inference_schema": "inference-schema",
+    "sklearn": "scikit-learn",
+    "cv2": "opencv-python-headless",
+    "yaml": "PyYAML",
+    "PIL": "Pillow",
+    "skimage": "scikit-image",
+    "bs4": "beautifulsoup4",
+    "dateutil": "python-dateutil",
+    "google.protobuf": "protobuf",
+    "onnxruntime": "onnxruntime",
+    "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
+}
 _MODES = {
     "plain": "run() gets the request body as a string",
     "schema": "run() gets the JSON object's fields as typed arguments (@input_schema)",
@@ -161,10 +176,14 @@ def _import(phase: dict[str, Any], ctx: ScriptContext) -> Step:
     missing = _NO_MODULE.search(error)
     if missing:
         module = missing.group(1).split(".")[0]
+        known = PACKAGE_OF.get(module)
+        package = f"{known} (it provides {module!r})" if known else (
+            f"the package that provides {module!r}"
+        )  # fmt: skip
         environment = (
-            f"add the package that provides {module!r} to {ctx.environment}"
+            f"add {package} to {ctx.environment}"
             if ctx.environment
-            else f"give an environment that installs the package that provides {module!r} "
+            else f"give an environment that installs {package} "
             "(--conda-file env.yml listing it under pip:, or --environment NAME)"
         )
         fix = f"{environment}, or remove the import{at}"

@@ -347,3 +347,30 @@ def _sample(tmp_path: Path) -> Path:
     path = tmp_path / "sample.json"
     path.write_text('{"city": "Seoul"}')
     return path
+
+
+def test_a_missing_server_dependency_names_the_package_to_add(
+    ws: Workspace, model: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's environment without azureml-defaults: score.py's @input_schema decorators
+    need inference-schema, which the environment does not install."""
+    monkeypatch.setenv("DOCKYARD_ENV_CACHE", str(tmp_path / "envs"))
+    folder = write_script(
+        tmp_path / "src",
+        "from inference_schema.schema_decorators import input_schema\n" + HEALTHY,
+    )
+    env_file = tmp_path / "env.yml"
+    env_file.write_text("name: lean\ndependencies:\n  - pip:\n      - packaging\n")
+    report = check(ws, folder, conda_file=str(env_file))
+    failed = report.failed
+    assert failed is not None and failed.step == "import", report
+    assert "No module named 'inference_schema'" in failed.finding
+    assert (
+        f"add inference-schema (it provides 'inference_schema') to the conda file {env_file}"
+        in (failed.fix)
+    )
+
+    env_file.write_text(
+        "name: lean\ndependencies:\n  - pip:\n      - packaging\n      - inference-schema\n"
+    )  # the fix, as the finding says
+    assert check(ws, folder, conda_file=str(env_file)).ok
