@@ -87,8 +87,24 @@ def source_hash() -> str:
     return digest.hexdigest()
 
 
+#: What the server runtime brings beyond dockyard's base requirements: debugpy, for services
+#: deployed with the debugger (``debugger_port``), so it never has to be in the user's environment.
+RUNTIME_EXTRA_REQUIREMENTS = ("debugpy>=1.8.1",)
+
+
+def _project(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
 def server_requirements() -> list[str]:
-    """The server's runtime dependencies: dockyard's base requirements (no extras)."""
+    """The server's runtime dependencies: dockyard's base requirements (no extras) and
+    :data:`RUNTIME_EXTRA_REQUIREMENTS`."""
+    base = _base_requirements()
+    names = {_project(r) for r in base}
+    return sorted([*base, *(r for r in RUNTIME_EXTRA_REQUIREMENTS if _project(r) not in names)])
+
+
+def _base_requirements() -> list[str]:
     try:
         requires = importlib.metadata.requires("dockyard") or []
     except importlib.metadata.PackageNotFoundError as exc:

@@ -16,6 +16,7 @@ from dockyard.cli.common import (
     emit,
     human_size,
     load_workspace,
+    note,
     set_context,
 )
 from dockyard.errors import ValidationError
@@ -27,6 +28,8 @@ app = typer.Typer(
 
 RefArg = Annotated[str, typer.Argument(help="Model NAME or NAME:VERSION (default: latest).")]
 VersionOpt = Annotated[int | None, typer.Option("--version", "-v", help="Model version.")]
+#: ``--debugger`` without ``--debugger-port``: debugpy's usual port.
+DEBUGGER_DEFAULT_PORT = 5678
 COLUMNS = ["id", "framework", "size", "fileCount", "tags", "createdTime"]
 
 
@@ -245,6 +248,31 @@ def deploy(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a service of that name.")
     ] = False,
+    debugger: Annotated[
+        bool,
+        typer.Option(
+            "--debugger",
+            help="Start the service with the debugger (debugpy) listening on 127.0.0.1:5678 "
+            "for an IDE to attach; one worker. Not the same as debug (error details).",
+        ),
+    ] = False,
+    debugger_port: Annotated[
+        int | None,
+        typer.Option(
+            "--debugger-port",
+            help="The debugger's port on 127.0.0.1 (implies --debugger; default 5678).",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+    debugger_wait: Annotated[
+        float | None,
+        typer.Option(
+            "--debugger-wait",
+            help="Seconds the service waits for the IDE before it starts without one (default 30).",
+            min=0,
+        ),
+    ] = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Return before the service is Healthy.")
     ] = False,
@@ -283,18 +311,39 @@ def deploy(
     config = config_from_file(dc) if dc is not None else LocalWebservice.deploy_configuration()
     if port is not None:
         config.port = port
+    if debugger or debugger_port is not None or debugger_wait is not None:
+        if "debugger_port" not in type(config).model_fields:
+            raise ValidationError(
+                "--debugger: the cluster target has no debugger (Ray starts, restarts and moves "
+                "its replicas, so an IDE has no one process to attach to)",
+                hint="debug the same script locally: `dockyard model deploy ... --debugger` "
+                "without the aks --dc file or --compute-target; see docs/debugging.md",
+            )
+        options: dict[str, Any] = {
+            "debugger_port": debugger_port
+            or getattr(config, "debugger_port", None)
+            or DEBUGGER_DEFAULT_PORT
+        }
+        if debugger_wait is not None:
+            options["debugger_wait_s"] = debugger_wait
+        for key, value in options.items():
+            setattr(config, key, value)
     service = Model.deploy(
         ws, name, models, inference_config, config,
         deployment_target=compute_target, overwrite=overwrite,
     )  # fmt: skip
     if not no_wait:
         service.wait_for_deployment(show_output=True, timeout_sec=timeout)  # progress: stderr
-    emit(
-        output,
-        {
-            "name": service.name,
-            "state": service.state,
-            "scoringUri": service.scoring_uri,
-            "port": service.port,
-        },
-    )
+    result = {
+        "name": service.name,
+        "state": service.state,
+        "scoringUri": service.scoring_uri,
+        "port": service.port,
+    }
+    if service.debugger:
+        result["debuggerPort"] = service.debugger["port"]
+        note(
+            f"The debugger listens on 127.0.0.1:{service.debugger['port']} (one worker); "
+            f"`dockyard service debug-config {service.name}` prints the launch.json entry"
+        )
+    emit(output, result)

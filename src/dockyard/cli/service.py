@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.cli import service_capacity
+from dockyard.cli import service_capacity, service_debug
 from dockyard.cli.advice import cli_advice
 from dockyard.cli.common import (
     DEFAULT_WAIT_SECONDS,
@@ -35,6 +35,8 @@ NameArg = Annotated[str, typer.Argument(help="Service name.")]
 # capacity planning lives in its own module; registered here, under `dockyard service`
 app.command("replicas")(service_capacity.replicas)
 app.command("capacity")(service_capacity.capacity)
+# the debugger's launch.json entry lives in its own module too
+app.command("debug-config")(service_debug.debug_config)
 
 
 def _serialize(service: Any) -> dict[str, Any]:
@@ -56,7 +58,15 @@ def _row(service: Any) -> dict[str, Any]:
         "scoringUri": data["scoringUri"],
         "restartCount": data["restartCount"],
         "models": data["models"],
+        "debugger": _debugger_text(data.get("debugger")),
     }
+
+
+def _debugger_text(info: dict[str, Any] | None) -> str:
+    """How `service list`/`show` say whether the debugger (debugpy) is on."""
+    if not info:
+        return "off"
+    return f"ON 127.0.0.1:{info['port']} (one worker)"
 
 
 def _status(service: Any) -> dict[str, Any]:
@@ -102,7 +112,13 @@ def show(name: NameArg, workspace: WorkspaceOpt = None, output: OutputOpt = Outp
         emit(output, data)
         return
     error = data.pop("error", None)
+    data["debugger"] = _debugger_text(data.get("debugger"))
     emit(output, {k: v for k, v in data.items() if k != "deploymentConfig"})
+    if data["debugger"] != "off":
+        note(
+            f"The debugger is on: the service waits for an IDE at start and runs one worker; "
+            f"`dockyard service debug-config {name}` prints the launch.json entry"
+        )
     if error:
         typer.echo("error:")
         typer.echo(str(error).rstrip("\n"))

@@ -9,6 +9,7 @@ This is where a :class:`~dockyard.ops.specs.ServicePlan` becomes a
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import shutil
 import sys
@@ -23,6 +24,9 @@ from dockyard.ops.specs import ImageRelease, Progress, ServicePlan, ServiceSetti
 from dockyard.server import contract
 from dockyard.store import layout
 from dockyard.targets.base import ServiceSpec
+
+#: The link to the running version's app root in a service's folder (services with the debugger).
+STABLE_APP_ROOT = "app"
 
 
 def environments_cache(workspace_path: Path) -> Path:
@@ -94,6 +98,11 @@ def local_release(
         f"layout: app root {app_root.path} ({report.linked} model file(s) linked, "
         f"{report.copied} copied)"
     )
+    if contract.DEBUGPY_LISTEN_ENV in settings.server_env and not portable:
+        # the debugger's path mappings name one folder for the service's whole life
+        app_root = dataclasses.replace(app_root, path=point_stable_app_root(service_dir, folder))
+    elif stable_app_root(service_dir).is_symlink():
+        stable_app_root(service_dir).unlink()  # the debugger is off now
     env = {**plan.environment_variables, **server_env(settings, name), **app_root.environment()}
     spec = _spec(name, settings, service_dir, env, app_root=app_root.path, argv=tuple(argv))
     if not portable:
@@ -165,8 +174,25 @@ def _spec(
     )
 
 
+def stable_app_root(service_dir: Path) -> Path:
+    """The app root's path that stays the same across reloads (a link to the version's folder):
+    the server of a service with the debugger runs there, so the IDE's path mappings stay valid."""
+    return service_dir / STABLE_APP_ROOT
+
+
+def point_stable_app_root(service_dir: Path, folder: Path) -> Path:
+    """Point :func:`stable_app_root` at ``folder`` (atomically) and return it."""
+    link = stable_app_root(service_dir)
+    tmp = service_dir / f".{STABLE_APP_ROOT}.{time.time_ns():x}"
+    tmp.symlink_to(folder.name, target_is_directory=True)
+    os.replace(tmp, link)
+    return link
+
+
 def prune_app_roots(service_dir: Path, keep: set[Path]) -> None:
-    """Remove app roots no running version uses."""
+    """Remove app roots no running version uses (``keep`` may name them through the stable
+    link)."""
+    kept = {path.resolve() for path in keep}
     for path in service_dir.glob("app-*"):
-        if path not in keep:
+        if path.resolve() not in kept:
             shutil.rmtree(path, ignore_errors=True)

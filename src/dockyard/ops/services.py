@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import ConflictError, DeploymentError, DockyardError, WebserviceError
-from dockyard.ops import keys, records
+from dockyard.ops import debugger, keys, records
 from dockyard.ops.release import image_release, local_release, prune_app_roots
 from dockyard.ops.specs import ImageRelease, ServicePlan, ServiceSettings
 from dockyard.store import layout
@@ -73,6 +73,7 @@ def deploy(
             # a re-deploy keeps the service's address
             settings = dataclasses.replace(settings, port=int(existing.runtime.get("port") or 0))
     check_port(ws, name, settings.port, existing)
+    debugger.check_port(ws, name, settings, existing)
     if existing is not None and existing.target != settings.engine:
         delete(ws, name)  # moving to another engine: nothing of the old one stays
     service_dir = layout.service_dir(Path(ws.path), name)
@@ -114,6 +115,7 @@ def deploy(
         prune_app_roots(service_dir, keep={spec.app_root})
     record.runtime["port"] = status.port
     record.runtime["base_uri"] = status.base_uri
+    _record_debugger(record, spec)
     _record_image(record, image)
     where = status.base_uri or f"127.0.0.1:{status.port}"
     records.save(ws, record, event=f"start: listening on {where}")
@@ -176,6 +178,7 @@ def roll_out(
             hint="delete and deploy again to change the port",
         )
     settings = dataclasses.replace(settings, port=current_port or settings.port)
+    debugger.check_port(ws, name, settings, record)
     records.begin_operation(ws, record, what)
     service_dir = Path(record.runtime["service_dir"])
 
@@ -194,6 +197,11 @@ def roll_out(
             "the previous version keeps serving"
             if result.previous_serving
             else "no version of it is serving now"
+            + (
+                " (the debugger is on: the previous version was stopped first)"
+                if debugger.port_of(settings)
+                else ""
+            )
         )
         raise DeploymentError(
             f"{what} of service {name!r} failed; {outcome}.\n{result.error or ''}",
@@ -205,6 +213,7 @@ def roll_out(
     record.model_ids = list(plan.model_ids)
     record.tags, record.description = dict(settings.tags), settings.description
     record.properties = dict(settings.properties)
+    _record_debugger(record, spec)
     _record_image(record, image)
     if result.details:
         record.runtime["last_switch"] = result.details
@@ -308,6 +317,15 @@ def _release(
         ),
         None,
     )
+
+
+def _record_debugger(record: records.ServiceRecord, spec: Any) -> None:
+    """Where the IDE attaches (``dockyard service debug-config``), or nothing."""
+    described = debugger.describe(spec)
+    if described:
+        record.runtime["debugger"] = described
+    else:
+        record.runtime.pop("debugger", None)
 
 
 def _record_image(record: records.ServiceRecord, image: ImageRelease | None) -> None:

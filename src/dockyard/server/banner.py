@@ -68,14 +68,15 @@ def banner(settings: Settings) -> None:
         f"App root:            {settings.app_root}",
         f"Source directory:    {settings.source_dir or 'not set'}",
         f"Config file:         {settings.config_file or 'none'}",
-        f"Workers:             {settings.workers}",
+        f"Workers:             {settings.workers}"
+        + (" (the debugger is on: one worker)" if debuggers else ""),
         f"Concurrent run():    {settings.max_concurrent_requests} per worker, wait for a slot at most "
         f"{settings.max_request_wait_time_ms} ms",
         f"Scoring timeout:     {settings.scoring_timeout_ms} ms",
         f"Request body limit:  {settings.max_request_body_bytes} bytes",
         f"Key auth:            {auth}",
         f"CORS origins:        {settings.cors_origins or 'none'}",
-        f"Debug responses:     {'on' if settings.debug else 'off'}",
+        f"Debug responses:     {'on' if settings.debug else 'off'} (debug=True: error details)",
         f"Debugger (debugpy):  {'; '.join(debuggers) or 'off'}",
         f"User packages:       {', '.join(installed) or 'none of the common ML packages'}",
     ]

@@ -41,6 +41,12 @@ STARTUP_REQUEST_WAIT_ENV = "DOCKYARD_STARTUP_REQUEST_WAIT_S"
 #: The seed's ptvsd recipe: debugpy listens on ``HOST:PORT`` and waits for an IDE.
 DEBUGPY_LISTEN_ENV = "DOCKYARD_DEBUGPY_LISTEN"
 DEBUGPY_WAIT_ENV = "DOCKYARD_DEBUGPY_WAIT_S"
+#: The debugger option (``debugger_port``): the port the IDE attaches to on 127.0.0.1 by default,
+#: where debugpy listens inside a container (published on 127.0.0.1:<debugger_port>), and how
+#: long the server waits for an IDE before it starts without one.
+DEBUGGER_DEFAULT_PORT = 5678
+DEBUGGER_CONTAINER_PORT = 5678
+DEBUGGER_DEFAULT_WAIT_S = 30.0
 
 # --- between the local supervisor and its servers ---------------------------------------------
 #: An inherited listening socket to serve on (the supervisor holds the port across restarts);

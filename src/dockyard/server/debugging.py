@@ -7,15 +7,21 @@
   ``DOCKYARD_DEBUGPY_WAIT_S`` seconds (default 60) for the IDE, then starts anyway.
 
 Both happen before the script is imported, so breakpoints in ``init()`` are hit. Neither belongs
-in production. Each logs the VS Code ``launch.json`` configuration that matches it, with
+in production. Neither is ``debug=True`` / ``DOCKYARD_DEBUG`` (error details in 500 answers).
+The deployment option ``debugger_port`` (``dockyard model deploy --debugger``) sets
+``DOCKYARD_DEBUGPY_LISTEN`` and ``DOCKYARD_DEBUGPY_WAIT_S``; debugpy comes with dockyard's server
+runtime, and a server with a debugger runs one worker (:mod:`dockyard.server.settings`). Each logs the VS Code ``launch.json`` configuration that matches it, with
 ``pathMappings`` from ``${workspaceFolder}`` to the server's app root (``/var/azureml-app`` in
 containers), so that breakpoints set in the local copy of score.py bind in the server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import socket
 import threading
 from typing import Any
 
@@ -31,8 +37,10 @@ def _debugpy():  # type: ignore[no-untyped-def]
         import debugpy
     except ModuleNotFoundError:
         raise DebuggerError(
-            "a debugger was requested (AZUREML_DEBUG_PORT or DOCKYARD_DEBUGPY_LISTEN) but debugpy is not "
-            "installed; add debugpy to the environment's pip packages or unset the variable"
+            "a debugger was requested (AZUREML_DEBUG_PORT or DOCKYARD_DEBUGPY_LISTEN, that is "
+            "debugger_port; not debug=True) but debugpy cannot be imported: it comes with "
+            "dockyard's server runtime, so rebuild the environment or image with this dockyard "
+            "(or add debugpy to the environment's pip packages), or deploy without debugger_port"
         ) from None
     return debugpy
 
@@ -90,30 +98,56 @@ def connect_to_ide(port: int, app_root: str) -> None:
     debugpy.wait_for_client()
 
 
+def _check_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 def listen_for_ide(listen: str, wait_s: float, app_root: str) -> None:
     """The seed's mode: listen on ``listen`` and wait up to ``wait_s`` seconds for an IDE to attach."""
     host, port = parse_listen(listen)
+    # (the frozen-modules note concerns breakpoints in the standard library only)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     debugpy = _debugpy()
     try:
-        debugpy.listen((host, port))
+        _check_free(host, port)  # in-process, debugpy binds on a thread: its error would be lost
+        # in-process: the server itself holds the port, so it is free the moment the server
+        # stops (a separate adapter would outlive it and keep the port a reload needs)
+        debugpy.listen((host, port), in_process_debug_adapter=True)
     except Exception as exc:
         raise DebuggerError(
-            f"debugpy cannot listen on {host}:{port} ({exc}); choose another DOCKYARD_DEBUGPY_LISTEN"
+            f"debugpy cannot listen on {host}:{port} ({exc}); choose another DOCKYARD_DEBUGPY_LISTEN "
+            "(deployments: another debugger_port)"
         ) from None
     logger.warning(
-        f"debugpy is listening on {host}:{port}; waiting up to {wait_s:g} s for a debugger to attach"
+        f"debugpy is listening on {host}:{port}; waiting up to {wait_s:g} s for a debugger to "
+        "attach (the IDE), then starting without one"
     )
     _log_launch_config("connect", host, port, app_root)
+    service = os.environ.get("SERVICE_NAME")
+    if service:
+        logger.info(
+            f"The launch.json entry with this service's path mappings: "
+            f"dockyard service debug-config {service}"
+        )
+    if wait_s <= 0:
+        logger.warning(
+            "Not waiting for a debugger (DOCKYARD_DEBUGPY_WAIT_S=0): starting now "
+            "(an IDE can attach at any time)"
+        )
+        return
     waiter = threading.Thread(
         target=debugpy.wait_for_client, name="dockyard-debugpy-wait", daemon=True
     )
     waiter.start()
     waiter.join(wait_s)
     if waiter.is_alive():
-        debugpy.wait_for_client.cancel()
+        with contextlib.suppress(RuntimeError):  # the wait had not begun yet
+            debugpy.wait_for_client.cancel()
         logger.warning(
-            "No debugger attached within %g s; starting without one (attach later at any time)",
-            wait_s,
+            f"No debugger attached within {wait_s:g} s; starting without one "
+            "(the service continues; an IDE can still attach at any time)"
         )
     else:
         logger.info("Debugger attached")

@@ -243,7 +243,8 @@ def load_settings(
         as_float(
             "DOCKYARD_DEBUGPY_WAIT_S",
             debugpy_wait_raw,
-            hint="seconds to wait for a debugger to attach",
+            hint="seconds to wait for a debugger to attach (0: do not wait)",
+            zero_ok=True,
         )
         if debugpy_wait_raw
         else 60.0
@@ -256,6 +257,13 @@ def load_settings(
                 f"DOCKYARD_DEBUGPY_LISTEN={debugpy_listen!r} is not HOST:PORT or PORT; "
                 "use e.g. 0.0.0.0:5678 (containers) or 5678 (127.0.0.1)"
             )
+    if (debugpy_listen or debug_port) and workers > 1:
+        # only the first worker would start debugpy: the IDE would miss the others' requests
+        warnings.append(
+            f"The debugger (debugpy) is on: running ONE worker instead of {workers}, so that "
+            "every request reaches the process the IDE is attached to"
+        )
+        workers = 1
 
     def dockyard_int(
         flag_value: str | None, name: str, default: int, minimum: int, hint: str

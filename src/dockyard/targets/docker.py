@@ -66,7 +66,12 @@ from dockyard.targets.docker_containers import (
     start_holder,
     start_server,
 )
-from dockyard.targets.docker_engine import connect, engine_errors
+from dockyard.targets.docker_engine import (
+    DEBUGGER_LABEL,
+    connect,
+    engine_errors,
+    start_debugger_holder,
+)
 from dockyard.targets.docker_state import (
     STATE_FILE,
     ContainerSpec,
@@ -114,6 +119,11 @@ class DockerTarget:
         if not spec.image:
             raise ValueError(f"service {spec.name!r}: the Docker target needs an image")
         env = dict(spec.env)
+        labels = dict(spec.labels)
+        listen = env.get(contract.DEBUGPY_LISTEN_ENV)
+        if listen:  # debugpy listens inside; the holder publishes it on 127.0.0.1:<that port>
+            labels[DEBUGGER_LABEL] = listen.rpartition(":")[2]
+            env[contract.DEBUGPY_LISTEN_ENV] = f"0.0.0.0:{contract.DEBUGGER_CONTAINER_PORT}"
         env[contract.WORKER_COUNT_ENV] = str(spec.worker_count)
         if spec.startup_timeout_seconds:
             env[contract.STARTUP_TIMEOUT_ENV] = str(spec.startup_timeout_seconds)
@@ -121,7 +131,7 @@ class DockerTarget:
             name=spec.name, service_dir=spec.service_dir, image=spec.image, scope=self.scope,
             env=env, host_port=spec.port, cpu_cores=spec.cpu_cores, memory_gb=spec.memory_gb,
             keys_dir=spec.service_dir / KEYS_DIR if spec.auth_enabled else None,
-            labels=dict(spec.labels),
+            labels=labels,
         )  # fmt: skip
 
     def _deploy(self, spec: ContainerSpec) -> None:
@@ -157,7 +167,11 @@ class DockerTarget:
 
         try:
             with engine_errors(f"starting service {spec.name!r}", missing=refused, refused=refused):
-                holder = start_holder(self.client, spec)
+                holder = (
+                    start_debugger_holder(self.client, spec)
+                    if spec.labels.get(DEBUGGER_LABEL)
+                    else start_holder(self.client, spec)
+                )
                 port = published_port(holder)
                 server = start_server(self.client, spec, holder.name, 1, PORTS[0])
         except DeploymentError:
@@ -192,11 +206,56 @@ class DockerTarget:
         If the new version fails, the old one keeps serving and the result says why.
         ``details``: ``switch`` (``nat``, ``restart`` or ``deploy``) and ``gap_seconds``.
         """
+        container_spec = self._container_spec(spec)
         try:
-            details = self._switch(self._container_spec(spec), on_event)
+            if self._debugger_switch(container_spec):
+                details = self._switch_stopping_first(container_spec, on_event)
+            else:
+                details = self._switch(container_spec, on_event)
         except DeploymentError as exc:
-            return RolloutResult(state=FAILED, error=str(exc), previous_serving=True)
+            serving = not container_spec.labels.get(DEBUGGER_LABEL)
+            return RolloutResult(state=FAILED, error=str(exc), previous_serving=serving)
         return RolloutResult(state=HEALTHY, details=details)
+
+    def _debugger_switch(self, spec: ContainerSpec) -> bool:
+        """Does the roll-out of ``spec`` stop the running version first? With the debugger on
+        (two versions cannot both listen on its port) or when the holder must publish another
+        debugger port (it is made again)."""
+        state = read_state(spec.service_dir)
+        running = ((state.get("spec") or {}).get("labels") or {}).get(DEBUGGER_LABEL)
+        wanted = spec.labels.get(DEBUGGER_LABEL)
+        return bool(state and is_running(self.client, state.get("holder")) and (running or wanted))
+
+    def _switch_stopping_first(self, spec: ContainerSpec, on_event: OnEvent) -> dict[str, Any]:
+        """Stop the running server, then start ``spec`` (the debugger): a gap, said in the
+        output. A changed debugger port makes the containers again (the holder publishes it)."""
+        say = on_event or (lambda _message: None)
+        state = read_state(spec.service_dir)
+        say(
+            "the debugger is on: the running version stops first, so that the new one can "
+            "listen on the debugger's port; no version serves until it is ready (a gap)"
+        )
+        started = time.monotonic()
+        running = ((state.get("spec") or {}).get("labels") or {}).get(DEBUGGER_LABEL)
+        if running != spec.labels.get(DEBUGGER_LABEL):
+            self._deploy(spec)  # a new holder publishes the new debugger port
+            state = read_state(spec.service_dir)
+            server = self.client.containers.get(state["server"])
+            wait_ready(self.client, server, state["holder"], PORTS[0])
+            return {"switch": "deploy", "gap_seconds": round(time.monotonic() - started, 3)}
+        remove(self.client, state["server"], grace=STOP_GRACE_SECONDS)
+        if int(state["inner_port"]) != PORTS[0]:
+            redirect(self.client, state["holder"], PORTS[0])  # no NAT rule: 5001 itself
+        generation = int(state["generation"]) + 1
+        server = start_server(self.client, spec, state["holder"], generation, PORTS[0])
+        write_state(
+            spec.service_dir,
+            {**state, "server": server.name, "generation": generation, "inner_port": PORTS[0],
+             "spec": spec.to_json()},
+        )  # fmt: skip
+        wait_ready(self.client, server, state["holder"], PORTS[0])
+        say(f"switched to {server.name} (stopped the previous version first)")
+        return {"switch": "stop-first", "gap_seconds": round(time.monotonic() - started, 3)}
 
     def _switch(self, spec: ContainerSpec, on_event: OnEvent) -> dict[str, Any]:
         say = on_event or (lambda _message: None)

@@ -180,7 +180,12 @@ class LocalTarget:
         else:
             write_json_atomic(version.service_dir / NEXT_SPEC_FILE, version.to_json())
             os.kill(pid, signal.SIGHUP)
-        if on_event is not None:
+        if on_event is not None and version.env.get(contract.DEBUGPY_LISTEN_ENV):
+            on_event(
+                "the debugger is on: the running version stops first, so that the new one can "
+                "listen on the debugger's port; no version serves until it is ready (a gap)"
+            )
+        elif on_event is not None:
             on_event("the new version starts beside the running one; waiting for its init()")
         result = self.wait_for_revision(
             version.name, version.service_dir, version.revision, SWITCH_TIMEOUT_SECONDS
@@ -189,7 +194,10 @@ class LocalTarget:
             state=str(result["state"]),
             error=result.get("error"),  # type: ignore[arg-type]
             previous_serving=bool(result.get("previous_serving")),
-            details={"generation": result.get("generation")},
+            details={
+                "generation": result.get("generation"),
+                **({"stopped_first": True} if result.get("stopped_first") else {}),
+            },
         )
 
     def wait_for_revision(
@@ -205,7 +213,9 @@ class LocalTarget:
             data = read_status(service_dir) or {}
             update = data.get("update") or {}
             if update.get("revision") == revision and update.get("state") in (HEALTHY, FAILED):
-                return {**update, "previous_serving": update.get("state") == FAILED}
+                # a version stopped first (the debugger is on) does not serve after a failure
+                serving = update.get("state") == FAILED and not update.get("stopped_first")
+                return {**update, "previous_serving": serving}
             if data.get("revision") == revision:
                 state = data.get("state")
                 if state in (HEALTHY, UNHEALTHY):

@@ -17,6 +17,7 @@ from dockyard.assets.filters import filters, matches
 from dockyard.assets.inference import InferenceConfig
 from dockyard.errors import DeploymentError, WebserviceError
 from dockyard.ops import keys, records, services
+from dockyard.ops.debugger import launch_config
 from dockyard.targets.base import HEALTHY, TRANSITIONING, TargetStatus
 from dockyard.webservice import next_steps, scoring_client
 from dockyard.webservice.config import config_from_record
@@ -276,7 +277,9 @@ class Webservice:
     def reload(self, wait: bool = False) -> None:
         """Local services: re-read score.py and the source directory from where the
         InferenceConfig points and switch to them (about a second for processes, a cached image
-        rebuild for Docker); if the new code fails, the running version keeps serving."""
+        rebuild for Docker); if the new code fails, the running version keeps serving. With
+        the debugger on (``debugger_port``), the running version stops first, so that the new one
+        can listen on the debugger's port: a gap until it is ready, said in the output."""
         settings = settings_of(self._config())
         plan = reload_plan(self, settings)
         self._record = services.roll_out(self.workspace, self.name, plan, settings, "reload")
@@ -317,6 +320,19 @@ class Webservice:
             )
         return InferenceConfig.deserialize(self.workspace, data)
 
+    def get_debug_config(self) -> dict[str, Any]:
+        """The VS Code ``launch.json`` entry that attaches to this service's debugger
+        (``debugger_port``), with ``pathMappings`` from your folders to the service's; it stays
+        valid across reloads. :class:`WebserviceError` when it runs without the debugger."""
+        self._record = records.require(self.workspace, self.name)
+        return launch_config(self._record)
+
+    @property
+    def debugger(self) -> dict[str, Any] | None:
+        """``{"host", "port", "appRoot", "waitSeconds"}`` when the debugger is on, else None."""
+        info = self._record.runtime.get("debugger")
+        return dict(info) if info else None
+
     def serialize(self) -> dict[str, Any]:
         status = self._refresh()
         return {
@@ -331,6 +347,7 @@ class Webservice:
             "port": status.port,
             "models": self.models,
             "authEnabled": self.auth_enabled,
+            "debugger": self.debugger,
             "tags": self.tags,
             "properties": self.properties,
             "description": self.description,

@@ -43,6 +43,7 @@ class DeploymentConfig(BaseModel):
     worker_count: int = Field(default=1, ge=1, le=64)
     #: No hard start-up timeout by default: slow-loading models are fine (seconds; None = none).
     startup_timeout_seconds: float | None = Field(default=None, gt=0)
+    #: Error details in 500 answers (not the debugger: that is ``debugger_port``).
     debug: bool = False
     environment_variables: dict[str, str] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
@@ -72,6 +73,12 @@ class DeploymentConfig(BaseModel):
         """``reload()`` is offered (Azure's local target only)."""
         return False
 
+    @property
+    def debugger(self) -> int | None:
+        """The debugger's port (``debugger_port``; targets that offer one), else None."""
+        port = getattr(self, "debugger_port", None)
+        return int(port) if port else None
+
     def to_settings(self) -> ServiceSettings:
         """This configuration as the plain settings the deploy flow takes."""
         env = {
@@ -83,6 +90,17 @@ class DeploymentConfig(BaseModel):
         if self.debug:
             env[contract.DEBUG_RESPONSES_ENV] = "1"
         env.update(self.environment_variables)
+        if self.debugger:
+            # the local meaning; an engine that runs the server elsewhere (a container) listens
+            # on its own side and publishes this port on 127.0.0.1
+            env[contract.DEBUGPY_LISTEN_ENV] = f"127.0.0.1:{self.debugger}"
+            env[contract.DEBUGPY_WAIT_ENV] = f"{getattr(self, 'debugger_wait_s', 30):g}"
+            if self.worker_count > 1:
+                log.warning(
+                    "worker_count=%d: the service runs ONE worker while the debugger is on "
+                    "(debugger_port)",
+                    self.worker_count,
+                )
         return ServiceSettings(
             engine=self.engine,
             config=self.serialize(),
@@ -94,7 +112,8 @@ class DeploymentConfig(BaseModel):
             primary_key=self.primary_key,
             secondary_key=self.secondary_key,
             server_env=env,
-            worker_count=self.worker_count,
+            # the debugger attaches to one process: one worker (the server says so in its log)
+            worker_count=1 if self.debugger else self.worker_count,
             startup_timeout_seconds=self.startup_timeout_seconds,
             cpu_cores=getattr(self, "cpu_cores", None),
             memory_gb=getattr(self, "memory_gb", None),
@@ -109,6 +128,11 @@ class LocalDeploymentConfig(DeploymentConfig):
 
     target: Target = "local"
     docker: bool = False
+    #: The debugger: debugpy listens on this port (127.0.0.1; published there for containers)
+    #: and the service runs one worker. None: off. Not ``debug`` (error details).
+    debugger_port: int | None = Field(default=None, ge=1, le=65535)
+    #: How long the service waits for an IDE to attach before it starts without one (seconds).
+    debugger_wait_s: float = Field(default=contract.DEBUGGER_DEFAULT_WAIT_S, ge=0, le=3600)
 
     @property
     def engine(self) -> str:
@@ -127,6 +151,11 @@ class ContainerDeploymentConfig(DeploymentConfig):
     default_engine: ClassVar[str] = "docker"
     cpu_cores: float = Field(default=0.1, gt=0)
     memory_gb: float = Field(default=0.5, gt=0)
+    #: The debugger: debugpy listens on this port (127.0.0.1; published there for containers)
+    #: and the service runs one worker. None: off. Not ``debug`` (error details).
+    debugger_port: int | None = Field(default=None, ge=1, le=65535)
+    #: How long the service waits for an IDE to attach before it starts without one (seconds).
+    debugger_wait_s: float = Field(default=contract.DEBUGGER_DEFAULT_WAIT_S, ge=0, le=3600)
 
 
 class ClusterDeploymentConfig(DeploymentConfig):
@@ -242,9 +271,23 @@ _IGNORED = {
     "primary_key_name",
 }
 
+#: What to do instead of a debugger on the cluster target (SDK and CLI forms).
+NO_CLUSTER_DEBUGGER = (
+    "debug the same model and script locally, where the debugger works: "
+    "LocalWebservice.deploy_configuration(debugger_port=5678) (or with docker=True), or "
+    "`dockyard model deploy ... --debugger`; then deploy to the cluster without it "
+    "(docs/debugging.md)"
+)
+
 
 def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig:
     """Make a config from Azure-style keyword arguments: None means "the default"."""
+    if "debugger_port" not in cls.model_fields and kwargs.get("debugger_port") is not None:
+        raise DockyardValidationError(
+            f"{cls.__name__} has no debugger: a cluster's replicas are processes that Ray "
+            "starts, restarts and moves between nodes, so an IDE has no one process to attach to",
+            hint=NO_CLUSTER_DEBUGGER,
+        )
     values = {}
     for key, value in kwargs.items():
         if key in _IGNORED and key not in cls.model_fields:

@@ -34,6 +34,9 @@ _V1_KEYS = {
     "properties": "properties",
     "primaryKey": "primary_key",
     "secondaryKey": "secondary_key",
+    # dockyard's own (the debugger; not Azure's): attach an IDE with debugpy
+    "debuggerPort": "debugger_port",
+    "debuggerWaitSeconds": "debugger_wait_s",
 }
 
 

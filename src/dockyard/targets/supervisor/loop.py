@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dockyard.server import contract
 from dockyard.targets.base import (
     CRASH_LOOP,
     FAILED,
@@ -68,6 +69,7 @@ class Supervisor:
         self.update_result: dict[str, Any] | None = None
         self.hup = False
         self.term = False
+        self.stopped_first = False  # the pending version started after the old one stopped
         previous = read_status(service_dir) or {}
         # Numbers go on from the last supervisor's, so that a generation number names one start.
         self.next_generation = int(previous.get("generation") or 0) + 1
@@ -105,13 +107,17 @@ class Supervisor:
             },
         )
 
-    def record_update(self, gen: Generation, state: str, error: str | None = None) -> None:
-        """What became of the version SIGHUP asked for (``status.json``'s ``update``)."""
+    def record_update(
+        self, gen: Generation, state: str, error: str | None = None, stopped_first: bool = False
+    ) -> None:
+        """What became of the version SIGHUP asked for (``status.json``'s ``update``);
+        ``stopped_first``: the running version was stopped before it started (the debugger)."""
         self.update_result = {
             "generation": gen.number,
             "revision": gen.spec.revision,
             "state": state,
             "error": error,
+            "stopped_first": stopped_first,
         }
 
     # --- starting -------------------------------------------------------------------------------
@@ -221,11 +227,23 @@ class Supervisor:
             self.log.say(f"SIGHUP without a readable {NEXT_SPEC_FILE}: {exc}")
             return
         generations.stop(self.pending)
+        old = self.current
+        stop_first = old is not None and (debugger_on(spec) or debugger_on(old.spec))
+        if stop_first and old is not None:
+            # two versions cannot both listen on the debugger's port: the old one goes first
+            self.event(
+                TRANSITIONING,
+                f"the debugger is on: stopping generation {old.number} before the new version "
+                "starts (no version serves until it is ready)",
+            )
+            generations.stop(old)
+            self.current, self.restart_at = None, None
+            self.state, self.error = TRANSITIONING, None
         self.pending = self.start(spec)
-        self.record_update(self.pending, TRANSITIONING)
-        self.event(
-            TRANSITIONING, f"starting generation {self.pending.number} beside the running one"
-        )
+        self.stopped_first = stop_first
+        self.record_update(self.pending, TRANSITIONING, stopped_first=stop_first)
+        where = "after the running one stopped" if stop_first else "beside the running one"
+        self.event(TRANSITIONING, f"starting generation {self.pending.number} {where}")
         self.save()
 
     def watch_pending(self) -> None:
@@ -241,7 +259,7 @@ class Supervisor:
             generations.wait_until_not_accepting(old, self.sock, self.log.say)
             self.became_ready(gen)
             self.restart_at = None
-            self.record_update(gen, HEALTHY)
+            self.record_update(gen, HEALTHY, stopped_first=self.stopped_first)
             took = gen.seconds_since_start()
             self.state, self.error = HEALTHY, None
             self.event(HEALTHY, f"switched to generation {gen.number} (ready in {took:.2f}s)")
@@ -259,7 +277,15 @@ class Supervisor:
                 f"{gen.spec.startup_timeout_seconds:g} s"
             )
             discard_next_spec(self.dir)
-            self.record_update(gen, FAILED, error)
+            self.record_update(gen, FAILED, error, stopped_first=self.stopped_first)
+            if self.stopped_first and self.current is None:  # nothing serves now
+                self.set_state(
+                    FAILED,
+                    f"generation {gen.number} failed; the previous version was stopped first "
+                    "(the debugger is on), so no version serves",
+                    error,
+                )
+                return
             self.event(
                 FAILED, f"generation {gen.number} failed; the previous version keeps serving"
             )
@@ -288,6 +314,11 @@ class Supervisor:
         name = gen.spec.name if gen is not None else self.dir.name
         env = gen.spec.env if gen is not None else {}
         self.unserved.answer(self.sock, self.state, name, env, self.restart_at)
+
+
+def debugger_on(spec: DeploymentSpec) -> bool:
+    """Does ``spec`` start debugpy listening on a port (the deployment's ``debugger_port``)?"""
+    return bool(spec.env.get(contract.DEBUGPY_LISTEN_ENV))
 
 
 def main(argv: list[str] | None = None) -> int:

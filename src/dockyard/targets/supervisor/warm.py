@@ -41,7 +41,10 @@ def warm_key(spec: DeploymentSpec) -> tuple[Any, ...]:
 
 
 def enabled(spec: DeploymentSpec) -> bool:
-    """Is the warm parent on for this version (``DOCKYARD_FAST_RELOAD`` is not ``0``)?"""
+    """Is the warm parent on for this version (``DOCKYARD_FAST_RELOAD`` is not ``0``)? Not with
+    the debugger: its server starts cold, so debugpy starts in a fresh process."""
+    if spec.env.get(contract.DEBUGPY_LISTEN_ENV):
+        return False
     return spec.env.get(FAST_RELOAD_ENV, "1") != "0"
 
 
