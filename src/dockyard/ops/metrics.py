@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,9 +68,25 @@ def current(ws: Workspace, name: str, window_s: float = 60.0) -> dict[str, Any]:
         )
     record = records.require(ws, name)
     service_dir = Path(record.runtime.get("service_dir", ""))
-    now, replicas, live = scrape(ws, record)
+    now, replicas, live, details = _scrape(ws, record)
     if live is None:
         return _summary(name, window_s, now, replicas, None, None)
+    summary = _current(ws, record, service_dir, window_s, now, replicas, live)
+    if details.get("dashboard_url") and details.get("app"):  # a cluster service: Serve's view
+        summary["per_replica"] = serve_replicas(details["dashboard_url"], details["app"])
+    return summary
+
+
+def _current(
+    ws: Workspace,
+    record: records.ServiceRecord,
+    service_dir: Path,
+    window_s: float,
+    now: float,
+    replicas: int,
+    live: list[float],
+) -> dict[str, Any]:
+    name = record.name
     keep_sample(service_dir, now, replicas, live)
     older = [s for s in _samples(service_dir, now - 2 * window_s - 60) if s[0] < now - 0.5]
     base = next((s for s in reversed(older) if s[0] <= now - window_s), None)
@@ -77,9 +95,10 @@ def current(ws: Workspace, name: str, window_s: float = 60.0) -> dict[str, Any]:
     if base is None:  # no history yet: a second scrape a moment later gives a first rate
         time.sleep(min(1.0, window_s))
         base = (now, replicas, live)
-        now, replicas, live = scrape(ws, record)
-        if live is None:
+        now, replicas, again = scrape(ws, record)
+        if again is None:
             return _summary(name, window_s, now, replicas, None, None)
+        live = again
     return _summary(name, now - base[0], now, replicas, base[2], live)
 
 
@@ -119,6 +138,14 @@ def scrape(ws: Workspace, record: records.ServiceRecord) -> tuple[float, int, li
     are then the sum of the distinct replicas reached in up to ``3 * replicas`` scrapes (told
     apart by their init() durations), which is exact once every replica has answered.
     """
+    now, replicas, totals, _ = _scrape(ws, record)
+    return now, replicas, totals
+
+
+def _scrape(
+    ws: Workspace, record: records.ServiceRecord
+) -> tuple[float, int, list[float] | None, dict[str, Any]]:
+    """:func:`scrape`, and the details of the target's status it read on the way."""
     import httpx  # reason: the SDK's HTTP client, loaded only when a scrape is made
 
     status = services.refresh(ws, record)
@@ -128,7 +155,7 @@ def scrape(ws: Workspace, record: records.ServiceRecord) -> tuple[float, int, li
     url = f"{base}/metrics" if base else f"http://127.0.0.1:{port}/metrics" if port else None
     now = time.time()
     if url is None or status.state != HEALTHY:
-        return now, replicas if status.state == HEALTHY else 0, None
+        return now, replicas if status.state == HEALTHY else 0, None, status.details
     headers = _auth_headers(ws, record)
     seen: dict[float, list[float]] = {}
     try:
@@ -146,10 +173,10 @@ def scrape(ws: Workspace, record: records.ServiceRecord) -> tuple[float, int, li
                 if len(seen) >= max(1, replicas):
                     break
     except httpx.HTTPError:
-        return now, replicas, None
+        return now, replicas, None, status.details
     combined = [sum(values) for values in zip(*seen.values(), strict=True)]
     combined[m.IN_FLIGHT] = max(0.0, combined[m.IN_FLIGHT] - len(seen))  # the scrapes
-    return now, replicas, combined
+    return now, replicas, combined, status.details
 
 
 def _auth_headers(ws: Workspace, record: records.ServiceRecord) -> dict[str, str]:
@@ -258,3 +285,110 @@ def _summary(
         "in_flight": int(after[m.IN_FLIGHT]),
         "replicas": replicas,
     }
+
+
+# --- Ray Serve's own numbers (the cluster target) ----------------------------------------------
+_RAY_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+_RAY_NAMES = (
+    "ray_serve_deployment_request_counter_total",
+    "ray_serve_deployment_error_counter_total",
+    "ray_serve_replica_processing_queries",
+    "ray_serve_deployment_replica_healthy",
+    "ray_serve_deployment_processing_latency_ms_bucket",
+)
+
+
+def serve_replicas(dashboard_url: str, application: str) -> list[dict[str, Any]]:
+    """Ray Serve's own numbers for each serving replica of ``application``, read from every
+    node's metrics endpoint (the dashboard lists the nodes and their metrics-export ports).
+
+    Each: ``replica`` (Serve's id), ``node``, ``healthy``, ``requests_total`` and
+    ``errors_total`` (since the replica started), ``processing`` (requests in it now),
+    ``p50_ms`` and ``p99_ms`` (its processing latency since it started; None before a request).
+    Empty when the cluster exports no metrics. Ray exports them every few seconds.
+    """
+    import httpx  # reason: the SDK's HTTP client, loaded only when Ray's metrics are read
+
+    try:
+        nodes = httpx.get(f"{dashboard_url}/nodes?view=summary", timeout=SCRAPE_TIMEOUT_S)
+        summary = nodes.json()["data"]["summary"]
+    except (httpx.HTTPError, ValueError, KeyError):
+        return []
+    replicas: dict[str, dict[str, Any]] = {}
+    for node in summary:
+        port = (node.get("raylet") or {}).get("metricsExportPort")
+        if not port or not node.get("ip"):
+            continue
+        try:
+            text = httpx.get(f"http://{node['ip']}:{port}/metrics", timeout=SCRAPE_TIMEOUT_S).text
+        except httpx.HTTPError:
+            continue
+        _read_serve_text(text, application, node["ip"], replicas)
+    out = []
+    for replica in replicas.values():
+        if not replica["healthy"]:
+            continue
+        buckets = sorted(replica.pop("latency").items())
+        replica["p50_ms"], replica["p99_ms"] = (
+            _cumulative_quantile(buckets, q) for q in (0.5, 0.99)
+        )
+        out.append(replica)
+    return sorted(out, key=lambda r: str(r["replica"]))
+
+
+def _read_serve_text(
+    text: str, application: str, node: str, replicas: dict[str, dict[str, Any]]
+) -> None:
+    for line in text.splitlines():
+        if not line.startswith(_RAY_NAMES):
+            continue
+        head, _, number = line.rpartition(" ")
+        name = head.partition("{")[0]
+        labels = dict(_RAY_LABEL.findall(head))
+        replica_id = labels.get("replica")
+        if labels.get("application") != application or not replica_id:
+            continue
+        try:
+            value = float(number)
+        except ValueError:
+            continue
+        replica = replicas.setdefault(
+            replica_id,
+            {
+                "replica": replica_id,
+                "node": node,
+                "healthy": False,
+                "requests_total": 0.0,
+                "errors_total": 0.0,
+                "processing": 0.0,
+                "latency": {},
+            },
+        )
+        if name == "ray_serve_deployment_request_counter_total":
+            replica["requests_total"] += value
+        elif name == "ray_serve_deployment_error_counter_total":
+            replica["errors_total"] += value
+        elif name == "ray_serve_replica_processing_queries":
+            replica["processing"] += value
+        elif name == "ray_serve_deployment_replica_healthy":
+            replica["healthy"] = value >= 1
+        else:
+            le = labels.get("le", "")
+            bound = math.inf if le == "+Inf" else float(le)
+            replica["latency"][bound] = replica["latency"].get(bound, 0.0) + value
+
+
+def _cumulative_quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """``histogram_quantile`` over cumulative ``(upper bound, count)`` pairs, in their unit."""
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if math.isinf(bound):
+                return lower
+            inside = count - below
+            return round(lower + (bound - lower) * ((rank - below) / inside if inside else 1), 3)
+        lower, below = bound, count
+    return lower

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.ray.conftest import ray_cluster  # noqa: F401 - the cluster tests' fixture
 from tests.integration.server.conftest import Server, launch
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
