@@ -93,3 +93,45 @@ def test_a_crash_looping_service_shows_its_traceback(
     assert "Traceback (most recent call last)" in error and "load_settings" in error
     wait_text(browser, "#events", "CrashLoopBackOff")
     screenshots(browser, screenshots_dir, "crashloop")
+
+
+def test_reload_diagnose_and_delete_with_confirmation(
+    ws: Workspace,
+    model: Model,
+    tmp_path: Path,
+    services: list[str],
+    dashboard: Dashboard,
+    browser: Any,
+    screenshots_dir: Path,
+) -> None:
+    from selenium.webdriver.common.by import By  # the browser tests only
+
+    folder = tmp_path / "tidy"
+    deploy(ws, model, folder, "tidy", SCORE, services)
+    browser.get(dashboard.url)
+    open_page(browser, dashboard.base, "#/services/tidy")
+    wait_text(browser, "#state", "Healthy")
+
+    # reload picks up an edited score.py (the SDK's reload: the old version serves meanwhile)
+    (folder / "score.py").write_text(SCORE.replace("forecast model loaded", "forecast model v2"))
+    browser.find_element(By.ID, "action-reload").click()
+    wait_text(browser, "#action-notice", "reloading tidy")
+    wait_text(browser, "#log", "forecast model v2", timeout=60)
+    wait_text(browser, "#events", "reload")
+
+    browser.find_element(By.ID, "action-diagnose").click()
+    diagnosis = wait_text(browser, "#diagnosis", "overload", timeout=60)
+    assert "✓ state" in diagnosis and "✗" not in diagnosis
+    screenshots(browser, screenshots_dir, "service-diagnosed")
+
+    # delete asks for the name first; a wrong one deletes nothing
+    browser.find_element(By.ID, "action-delete").click()
+    typed = browser.find_element(By.ID, "delete-confirm")
+    typed.send_keys("tid")
+    browser.find_element(By.ID, "delete-yes").click()
+    wait_text(browser, "#action-notice", "Deleting 'tidy' was not confirmed")
+    assert Webservice(ws, "tidy").state == "Healthy"
+    typed.send_keys("y")
+    browser.find_element(By.ID, "delete-yes").click()
+    wait_text(browser, "main", "No service yet")
+    assert "tidy" not in ws.webservices

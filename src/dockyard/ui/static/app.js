@@ -53,7 +53,8 @@ function post(path, body) {
 }
 
 function failure(error) {
-  return el("div", { class: "notice bad" }, error.message || String(error),
+  // an Error of api(), or an action's answer {ok: false, error, hint}
+  return el("div", { class: "notice bad" }, error.error || error.message || String(error),
             error.hint ? el("div", {}, "What to do: " + error.hint) : null);
 }
 
