@@ -99,6 +99,8 @@ class Responder:
     ) -> None:
         """Count the answer in the metrics and write the access line: ``POST /score 200 0.412ms
         37 rid=...`` (method, path, status, time, size)."""
+        if self.metrics is None and not self._access:
+            return
         seconds = _perf() - start
         if self.metrics is not None:
             self.metrics.request(scope["path"], status, seconds)

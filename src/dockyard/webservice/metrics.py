@@ -34,6 +34,8 @@ def get_service_metrics(service: Webservice, window_s: float = 60.0) -> dict[str
     ``latency_ms`` (``"p50"``, ``"p90"``, ``"p99"``: time to answer, None without requests);
     ``run_ms`` (``"p50"``, ``"p99"``: run() alone); ``in_flight`` (requests being answered now);
     ``replicas`` (serving now; 0 when the service does not answer, and then every rate is 0).
+    A cluster service whose target reports Ray's dashboard also gets ``per_replica``: Ray
+    Serve's own numbers for each serving replica (docs/metrics.md).
     """
     return service_metrics.current(service.workspace, service.name, window_s)
 
