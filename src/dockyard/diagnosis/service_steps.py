@@ -169,13 +169,21 @@ def _state(s: _Service) -> Step:
             fix=f"`dockyard service start {s.name}` (service.start())",
         )
     if state == SERVICE_FAILED:
+        again = f"deploy it again (`dockyard model deploy --name {s.name} ... --overwrite`)"
+        advice = re.search(r"^\s*What to do: (.+)$", error, re.MULTILINE)
+        if advice:  # an error of dockyard's own (an engine, a port, ...) says what to do
+            fix = f"{advice.group(1).rstrip('.')}; then {again}"
+        else:
+            fix = (
+                f"fix what the error names (check it with {s.check_script()}), then {again}; "
+                f"what failed: {logs}"
+            )
         return Step(
             "state",
             FAILED,
             f"Failed: {shorten(error.splitlines()[0]) if error else 'no error recorded'}",
             evidence=error,
-            fix=f"fix what the error names (check it with {s.check_script()}), then deploy it "
-            f"again (`dockyard model deploy --name {s.name} ... --overwrite`); what failed: {logs}",
+            fix=fix,
         )
     return Step(
         "state",
