@@ -262,7 +262,8 @@ class Webservice:
         """Roll out new models, script, environment, image or settings without failed requests.
 
         The new version starts beside the old one and takes over once it is ready; if it fails,
-        the old one keeps serving and ``WebserviceException`` says why. Keys are kept.
+        the old one keeps serving and ``WebserviceException`` says why. Keys are kept. With the
+        debugger on (``debugger_port``) the old one stops first: a gap (docs/debugging.md).
         """
         config = deployment_config or self._config()
         changes = {"tags": tags, "properties": properties, "description": description,

@@ -23,7 +23,7 @@ from tests.integration.docker.conftest import (  # noqa: F401 - fixtures used by
     wheel_cache,
 )
 
-from .conftest import SCORE, free_port
+from .conftest import SAMPLE, SCORE, free_port
 from .test_local_debugger import hit_breakpoint, wait_for_listener
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -123,3 +123,31 @@ def _wait_new_server(ws: Any, old: str, timeout: float = 600) -> None:
     while json.loads(path.read_text()).get("server") == old:
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+def test_container_service_without_an_ide_starts_after_the_wait_and_update_turns_it_off(
+    ws: Any,
+    source: Path,
+    made: list[str],
+    docker_client: Any,  # noqa: F811
+) -> None:
+    made.append("dbg-docker-noide")
+    inference = InferenceConfig(entry_script="score.py", source_directory="src")
+    port = free_port()
+    config = LocalWebservice.deploy_configuration(
+        docker=True, debugger_port=port, debugger_wait_s=2
+    )
+    service = Model.deploy(ws, "dbg-docker-noide", [], inference, config)
+    service.wait_for_deployment(timeout_sec=300)
+    assert service.run(SAMPLE) == {"version": 1, "total": 12}
+    assert "No debugger attached within 2 s; starting without one" in service.get_logs()
+    assert service.serialize()["debugger"]["port"] == port
+
+    # turning the debugger off makes the containers again: nothing publishes its port any more
+    service.update(deployment_config=LocalWebservice.deploy_configuration(docker=True))
+    service.wait_for_deployment(timeout_sec=300)
+    assert service.run(SAMPLE) == {"version": 1, "total": 12}
+    assert service.serialize()["debugger"] is None
+    holder = docker_client.containers.get(f"dockyard-{ws.id[:8]}-dbg-docker-noide")
+    assert "5678/tcp" not in (holder.attrs["HostConfig"]["PortBindings"] or {})
+    assert "debugpy is listening" not in service.get_logs()

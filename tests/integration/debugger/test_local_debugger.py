@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dockyard import InferenceConfig, LocalWebservice, Model, Webservice, Workspace
-from dockyard.errors import ConflictError, WebserviceError
+from dockyard.errors import ConflictError, DeploymentError, WebserviceError
 
 from .conftest import BREAKPOINT_LINE, SAMPLE, SCORE, free_port
 from .dap_client import attach, stopped_frame
@@ -202,3 +202,45 @@ def test_services_say_whether_the_debugger_is_on_and_errors_say_which_is_which(
             LocalWebservice.deploy_configuration(debugger_port=port),
         )  # fmt: skip
     assert "is the debugger port of dockyard service 'dbg-on'" in taken.value.message
+
+
+def test_a_failed_reload_with_the_debugger_says_nothing_serves_and_the_next_one_works(
+    ws: Workspace, source: Path, services: list[str]
+) -> None:
+    services.append("dbg-fail")
+    inference = InferenceConfig(entry_script="score.py", source_directory="src")
+    config = LocalWebservice.deploy_configuration(debugger_port=free_port(), debugger_wait_s=0)
+    service = Model.deploy(ws, "dbg-fail", [], inference, config)
+    service.wait_for_deployment(timeout_sec=60)
+    script = source / "score.py"
+    script.write_text(SCORE.replace("factor = 2", "factor = 1 / 0"))
+    with pytest.raises(DeploymentError) as caught:
+        service.reload()
+    said = caught.value.message
+    assert "no version of it is serving now" in said
+    assert "the debugger is on: the previous version was stopped first" in said
+    assert "ZeroDivisionError" in said
+    script.write_text(SCORE.replace("VERSION = 1", "VERSION = 3"))
+    service.reload()
+    service.wait_for_deployment(timeout_sec=60)
+    assert service.run(SAMPLE) == {"version": 3, "total": 12}
+
+
+def test_the_cli_deploys_with_the_debugger(
+    ws: Workspace, source: Path, services: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dockyard.cli.main import main
+
+    services.append("dbg-cli")
+    port = free_port()
+    code = main(
+        ["model", "deploy", "--name", "dbg-cli", "--entry-script", "src/score.py",
+         "--debugger-port", str(port), "--debugger-wait", "0", "--workspace", str(ws.path),
+         "--output", "json"]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["debuggerPort"] == port
+    assert f"The debugger listens on 127.0.0.1:{port} (one worker)" in out.err
+    assert "dockyard service debug-config dbg-cli" in out.err
+    assert Webservice(ws, "dbg-cli").run(SAMPLE) == {"version": 1, "total": 12}
