@@ -258,7 +258,7 @@ def run(
             "-d @sample.json"
         )
         typer.echo(
-            f"stop it:     {started.stop_command}   (or `dockyard image run --stop {image.id}`)"
+            f"stop it:     {started.stop_command}   (or `dockyard image run {image.id} --stop`)"
         )
         if attach is not None:
             typer.echo(

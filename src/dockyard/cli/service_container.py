@@ -90,9 +90,8 @@ def commit(
     if (origin.get("change_count") or 0) > 20:
         typer.echo(f"  ... (all of them: `dockyard image logs {made.id}`)")
     typer.echo(
-        f"deploy it: `dockyard image run {made.id}` (by hand), or "
-        f"Webservice.deploy_from_image(ws, 'NEW-NAME', Image(ws, {made.name!r}, "
-        f"version={made.version}), ContainerWebservice.deploy_configuration())"
+        f"deploy it: `dockyard image deploy {made.id} --name NEW-NAME` (Webservice.deploy_from_image), "
+        f"or run it by hand: `dockyard image run {made.id}`"
     )
 
 

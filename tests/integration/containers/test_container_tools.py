@@ -6,7 +6,11 @@ terminal; the image run by hand on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +102,16 @@ def test_edit_in_the_container_commit_deploy_and_run_the_image(
     assert image.committed_from["service"] == "edited"
     assert "C /var/azureml-app/score.py" in image.committed_from["changes"]
 
+    # the CLI's commit: another image name, the changes in JSON
+    done = runner.invoke(
+        service_app(), ["commit", "edited", "-w", ws.path, "--image", "edited-copy", "-o", "json"]
+    )
+    assert done.exit_code == 0, done.output
+    copy = json.loads(done.stdout)
+    assert (copy["id"], copy["creationState"]) == ("edited-copy:1", "Succeeded")
+    assert copy["committedFrom"]["service"] == "edited"
+    assert "C /var/azureml-app/score.py" in copy["committedFrom"]["changes"]
+
     # the committed image as a new service: the edit, and nothing of the old deployment
     fixed = Webservice.deploy_from_image(
         ws, "fixed", image, AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=0.5)
@@ -163,5 +177,36 @@ def test_image_run_on_the_command_line(ws: Any, project: Path, made: Any) -> Non
         assert "stop it:     docker rm -f dockyard-run-" in done.stdout
     finally:
         runner.invoke(image_app(), ["run", "byhand:1", "-w", ws.path, "--stop"])
+    with pytest.raises(httpx.TransportError):
+        httpx.post(uri, content=test_sample, timeout=3)
+
+
+def test_image_run_in_the_foreground_stops_on_ctrl_c(ws: Any, project: Path, made: Any) -> None:
+    model = Model.register(ws, model_path="model.json", model_name="summer")
+    from dockyard.assets.image import ContainerImage
+
+    config = ContainerImage.image_configuration(entry_script="score.py", conda_file="myenv.yml")
+    Image.create(ws, "front", [model], config).wait_for_creation()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from dockyard.cli.image import app; app()",
+         "run", "front:1", "-w", ws.path, "--foreground"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    uri, seen = None, []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("scoring URI: "):
+                uri = line.split()[-1]
+                break
+        assert uri is not None, "".join(seen)
+        answer = httpx.post(uri, content=test_sample, headers={"Content-Type": "application/json"})
+        assert answer.json() == {"version": 1, "result": [110, 110]}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, "".join(seen) + rest
     with pytest.raises(httpx.TransportError):
         httpx.post(uri, content=test_sample, timeout=3)

@@ -81,8 +81,8 @@ def run(
             raise NotFoundError(name)
         raise ConflictError(
             f"Image {image_id(record)} already runs by hand as container {name}",
-            hint=f"remove it first: `docker rm -f {name}` (or `dockyard image run --stop "
-            f"{image_id(record)}`)",
+            hint=f"remove it first: `docker rm -f {name}` (or `dockyard image run "
+            f"{image_id(record)} --stop`)",
         )
     started = docker_tools.run_image(
         client, reference, name, port=port, debugger_port=debugger_port,
