@@ -214,8 +214,8 @@ function renderMetrics(box, data) {
     el("span", {}, "p50 ", el("b", {}, fmt(lat.p50)), " ms · p99 ", el("b", {}, fmt(lat.p99)), " ms"),
     el("span", {}, `4xx ${fmt(sp["4xx"])}/s · 5xx ${fmt(sp["5xx"])}/s · 503 ${fmt(sp["503"])}/s`),
     el("span", {}, `in flight ${c.in_flight ?? "–"} · replicas ${c.replicas ?? "–"}`),
-    el("span", { class: "muted" }, `last ${c.window_s || 60} s`)));
-  box.append(el("div", { class: "grid" },
+    el("span", { class: "muted" }, `last ${Math.round(c.window_s || 60)} s`)));
+  box.append(el("div", { class: "grid charts" },
     chart("Request rate", t, [{ name: "req/s", values: h.map((p) => p.requests_per_s) }], "req/s"),
     chart("Latency", t, [{ name: "p50", values: h.map((p) => p.p50_ms) }, { name: "p99", values: h.map((p) => p.p99_ms) }], "ms"),
     chart("Errors", t, [{ name: "4xx", values: st("4xx") }, { name: "5xx", values: st("5xx") }, { name: "503", values: st("503") }], "per s"),

@@ -1,0 +1,28 @@
+"""The pure pieces of the dashboard: which log lines are new since the last batch sent, and
+which Host values the access guard accepts."""
+
+from __future__ import annotations
+
+from dockyard.ui.access import allowed_hosts
+from dockyard.ui.log_stream import new_lines
+
+
+def test_new_lines_are_those_after_the_last_lines_sent() -> None:
+    before = ["a", "b", "c", "d"]
+    assert new_lines([*before, "e", "f"], before[-3:]) == (["e", "f"], True)
+    assert new_lines(before, before[-3:]) == ([], True)
+    # a line sent last and repeated in the new lines does not fool it: three lines anchor
+    assert new_lines(["a", "ok", "c", "ok", "ok", "d"], ["a", "ok", "c"]) == (
+        ["ok", "ok", "d"],
+        True,
+    )
+    # the read window moved past the anchor (the log grew faster than it was read)
+    assert new_lines(["p", "q"], ["b", "c", "d"]) == (["p", "q"], False)
+    assert new_lines(["p"], []) == (["p"], True)
+
+
+def test_only_the_dashboards_own_addresses_are_accepted_hosts() -> None:
+    hosts = allowed_hosts("127.0.0.1", 8765)
+    assert {"127.0.0.1:8765", "localhost:8765", "[::1]:8765"} <= hosts
+    assert "127.0.0.1:8766" not in hosts and "evil.example:8765" not in hosts
+    assert "[::1]:9000" in allowed_hosts("::1", 9000)
