@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,23 @@ def test_image_run_in_the_foreground_stops_on_ctrl_c(ws: Any, project: Path, mad
     assert proc.returncode == 130, "".join(seen) + rest
     with pytest.raises(httpx.TransportError):
         httpx.post(uri, content=test_sample, timeout=3)
+
+
+def test_a_commit_is_pushed_to_the_workspaces_registry_and_deploys_from_it(
+    ws: Any, project: Path, made: Any, registry: str, docker_client: Any
+) -> None:
+    Image.set_container_registry(ws, f"{registry}/dockyard-tests-{uuid.uuid4().hex[:8]}")
+    made["services"] += ["pushed", "pulled"]
+    service = _deploy(ws, "pushed")
+    assert exec_in_service(service, EDIT)[0] == 0
+    image = commit_service(service, "pushed-edit")
+    assert image.image_location.startswith(f"{registry}/")
+    assert image.image_location.endswith("/pushed-edit:1")
+    assert "# docker push " + image.image_location in Path(image.build_log_path or "").read_text()
+    for tag in (image.image_location, image._record.spec["local_tag"]):
+        docker_client.images.remove(tag)
+    pulled = Webservice.deploy_from_image(
+        ws, "pulled", image, AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=0.5)
+    )
+    pulled.wait_for_deployment(timeout_sec=300)
+    assert pulled.run(test_sample) == {"version": 2, "result": [110, 110]}
