@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def ws(tmp_path: Path, base_image: str, wheel_cache: Path, monkeypatch: pytest.M
 
     monkeypatch.setenv("DOCKYARD_HOME", str(wheel_cache.parent / "dockyard-home"))
     monkeypatch.delenv("DOCKYARD_CONTAINER_REGISTRY", raising=False)
-    return Workspace.create("debugger-docker", path=str(tmp_path / "ws"))
+    return Workspace.create(f"dbg-{uuid.uuid4().hex[:8]}", path=str(tmp_path / "ws"))
 
 
 @pytest.fixture
