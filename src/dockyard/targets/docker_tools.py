@@ -1,5 +1,5 @@
 """The seed guide's container tools, on the Docker engine: ``docker exec`` (streamed, or an
-interactive shell), ``docker diff``, ``docker commit`` and ``docker run -p`` of an image by hand.
+interactive shell), ``docker diff`` and ``docker commit``.
 
 * :func:`server_container` finds the scoring-server container of a container service (from the
   Docker target's state file, :mod:`dockyard.targets.docker_state`);
@@ -10,8 +10,7 @@ interactive shell), ``docker diff``, ``docker commit`` and ``docker run -p`` of 
   configuration of the image the container was started from (its command, environment,
   health check and labels), so that what one service's deployment set (its keys file, its port,
   its debugger) does not follow the image into the next service;
-* :func:`run_image` starts an image by hand with the port (and a debugger port) published on
-  127.0.0.1, like the seed's ``docker run -p 8000:5001 -p 5678:5678``.
+* the seed's ``docker run -p 8000:5001 -p 5678:5678`` is :mod:`dockyard.targets.docker_run`.
 
 Every engine call runs inside :func:`dockyard.targets.docker_engine.engine_errors`.
 """
@@ -19,7 +18,6 @@ Every engine call runs inside :func:`dockyard.targets.docker_engine.engine_error
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import select
 import shutil
@@ -35,13 +33,8 @@ from typing import Any
 from dockyard.errors import DeploymentError, NotFoundError
 from dockyard.server import contract
 from dockyard.targets.docker_engine import (
-    CONTAINER_PORT,
-    container_logs,
     engine_errors,
-    get_container,
-    run_container,
 )
-from dockyard.targets.docker_engine import published_port as engine_port
 from dockyard.targets.docker_state import read_state
 
 #: Called with each piece of output: (text, "stdout" | "stderr").
@@ -50,8 +43,6 @@ OnOutput = Callable[[str, str], None]
 SHELL = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"
 #: ``docker diff`` kinds, as the CLI prints them.
 CHANGE_KINDS = {0: "C", 1: "A", 2: "D"}
-#: Where the debugger listens inside a container started by :func:`run_image`.
-DEBUGGER_PORT = 5678
 #: Labels of a container that must not follow it into a committed image (its service's).
 SERVICE_LABELS = ("dockyard.service", "dockyard.role")
 
@@ -126,10 +117,8 @@ def exec_stream(
                 say(out.decode("utf-8", errors="replace"), "stdout")
             if err:
                 say(err.decode("utf-8", errors="replace"), "stderr")
-        code = client.api.exec_inspect(created["Id"]).get("ExitCode")
-    if code is None:  # the engine lost the process
-        return 255
-    return int(code)
+        code = _exit_code(client, created["Id"])
+    return 255 if code is None else code  # None: the engine lost the process
 
 
 def interactive_argv(container: Any, *, user: str | None, workdir: str) -> list[str] | None:
@@ -180,8 +169,21 @@ def exec_interactive(client: Any, container: Any, *, user: str | None, workdir: 
         with contextlib.suppress(Exception):
             raw.close()
     with engine_errors(f"reading the exit code of the shell in {container.name}"):
-        code = client.api.exec_inspect(created["Id"]).get("ExitCode")
-    return 255 if code is None else int(code)
+        code = _exit_code(client, created["Id"])
+    return 255 if code is None else code
+
+
+def _exit_code(client: Any, exec_id: str, wait: float = 5.0) -> int | None:
+    """The exit code of exec ``exec_id``, once the engine has recorded it (its output can end a
+    moment before)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = client.api.exec_inspect(exec_id)
+        if not found.get("Running") and found.get("ExitCode") is not None:
+            return int(found["ExitCode"])
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
 
 def changes(client: Any, container: Any) -> list[tuple[str, str]]:
@@ -249,145 +251,17 @@ def commit_container(
     )
 
 
-@dataclass(frozen=True)
-class StartedImage:
-    """A container started by :func:`run_image`."""
-
-    name: str
-    port: int
-    debugger_port: int | None
-
-
-def run_image(
-    client: Any,
-    reference: str,
-    name: str,
-    *,
-    port: int | None = None,
-    debugger_port: int | None = None,
-    debugger_wait_seconds: float = 30.0,
-    labels: dict[str, str] | None = None,
-) -> StartedImage:
-    """Start ``reference`` as container ``name``, the scoring port published on
-    127.0.0.1:``port`` (None: a free port) and, with ``debugger_port``, the server's debugpy
-    listener (``DOCKYARD_DEBUGPY_LISTEN``, it waits ``debugger_wait_seconds`` for an IDE) on
-    127.0.0.1:``debugger_port``."""
-    env: dict[str, str] = {}
-    extra: dict[int, int | None] = {}
-    if debugger_port is not None:
-        env[contract.DEBUGPY_LISTEN_ENV] = f"0.0.0.0:{DEBUGGER_PORT}"
-        env[contract.DEBUGPY_WAIT_ENV] = f"{debugger_wait_seconds:g}"
-        extra[DEBUGGER_PORT] = debugger_port or None
-    container = run_container(
-        client, reference, name=name, host_port=port or None, environment=env,
-        labels={**{key: "" for key in SERVICE_LABELS}, **(labels or {})}, extra_ports=extra,
-    )  # fmt: skip
-    with engine_errors(f"reading the ports of container {name}"):
-        published = engine_port(container, CONTAINER_PORT)
-        debug = engine_port(container, DEBUGGER_PORT) if debugger_port is not None else None
-    if published is None:
-        raise DeploymentError(
-            f"Container {name} started, but the engine published no port for it",
-            step="start container",
-            hint=f"`docker logs {name}` says whether it stopped at once",
-        )
-    return StartedImage(name=name, port=published, debugger_port=debug)
-
-
-def wait_ready(client: Any, name: str, port: int, timeout: float) -> None:
-    """Wait until container ``name`` answers ``/health/ready`` on 127.0.0.1:``port`` (after
-    ``init()``); raise, with its log's tail, when it stops or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status, code = container_state(client, name)
-        if status in ("exited", "dead"):
-            raise DeploymentError(
-                f"Container {name} stopped with exit code {code} while starting",
-                step="readiness",
-                log_tail=container_logs(client, name, tail=40),
-                hint=f"fix what its log says; `docker logs {name}` prints all of it, "
-                f"`docker rm {name}` removes it",
-            )
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/health/ready")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        if time.monotonic() > deadline:
-            raise DeploymentError(
-                f"Container {name} was not ready on 127.0.0.1:{port} after {timeout:g} s",
-                step="readiness",
-                log_tail=container_logs(client, name, tail=40),
-                hint=f"init() may be slow or stuck: `docker logs -f {name}` follows it",
-            )
-        time.sleep(0.2)
-
-
-def wait_debugger(client: Any, name: str, timeout: float) -> None:
-    """Wait until the server in container ``name`` says its debugger listens; raise, with its
-    log's tail, when the container stops first (debugpy missing from the image, say)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, code = container_state(client, name)
-        if "debugpy is listening" in container_logs(client, name, tail=200):
-            return
-        if status in ("exited", "dead"):
-            raise DeploymentError(
-                f"Container {name} stopped with exit code {code} before its debugger listened",
-                step="debugger",
-                log_tail=container_logs(client, name, tail=40),
-                hint="the image needs debugpy (add it to the environment's pip packages and "
-                f"build the image again), or run it without --debugger-port; `docker rm {name}` "
-                "removes the stopped container",
-            )
-        time.sleep(0.2)
-    raise DeploymentError(
-        f"The server in container {name} did not start its debugger within {timeout:g} s",
-        step="debugger",
-        log_tail=container_logs(client, name, tail=40),
-        hint=f"`docker logs -f {name}` follows it; `docker rm -f {name}` removes it",
-    )
-
-
-def follow_logs(client: Any, name: str, on_text: Callable[[str], None]) -> None:
-    """Pass the output of container ``name`` to ``on_text`` until the container stops."""
-    container = get_container(client, name)
-    with engine_errors(f"following the output of container {name}"):
-        for chunk in container.logs(stream=True, follow=True):
-            on_text(chunk.decode("utf-8", errors="replace"))
-
-
-def container_state(client: Any, name: str) -> tuple[str, int]:
-    """``(status, exit code)`` of container ``name``."""
-    container = get_container(client, name)
-    with engine_errors(f"reading the state of container {name}"):
-        container.reload()
-        state = container.attrs.get("State") or {}
-    return str(state.get("Status") or "unknown"), int(state.get("ExitCode") or 0)
-
-
 __all__ = [
     "CHANGE_KINDS",
-    "DEBUGGER_PORT",
     "SERVICE_LABELS",
     "SHELL",
     "Committed",
     "OnOutput",
-    "StartedImage",
     "app_root",
     "changes",
     "commit_container",
-    "container_state",
     "exec_interactive",
     "exec_stream",
-    "follow_logs",
-    "wait_debugger",
     "interactive_argv",
-    "run_image",
     "server_container",
-    "wait_ready",
 ]

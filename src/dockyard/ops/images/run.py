@@ -19,7 +19,7 @@ from dockyard.errors import ConflictError, NotFoundError
 from dockyard.ops.images import release
 from dockyard.ops.images.records import ImageRecord, image_id
 from dockyard.ops.services import scope_of
-from dockyard.targets import docker_tools
+from dockyard.targets import docker_run
 from dockyard.targets.docker_engine import connect, container_logs, stop_container
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def run(
     client = connect()
     name = container_name(ws, record)
     with contextlib.suppress(NotFoundError):
-        if docker_tools.container_state(client, name)[0] != "running":
+        if docker_run.container_state(client, name)[0] != "running":
             stop_container(client, name, remove=True)  # a stopped earlier run: replaced
             raise NotFoundError(name)
         raise ConflictError(
@@ -84,16 +84,16 @@ def run(
             hint=f"remove it first: `docker rm -f {name}` (or `dockyard image run "
             f"{image_id(record)} --stop`)",
         )
-    started = docker_tools.run_image(
+    started = docker_run.run_image(
         client, reference, name, port=port, debugger_port=debugger_port,
         debugger_wait_seconds=debugger_wait_seconds,
         labels={"dockyard.run": image_id(record), "dockyard.workspace": ws.id},
     )  # fmt: skip
     try:
         if debugger_port is not None:
-            docker_tools.wait_debugger(client, name, DEBUGGER_SECONDS)
+            docker_run.wait_debugger(client, name, DEBUGGER_SECONDS)
         elif wait:
-            docker_tools.wait_ready(client, name, started.port, READY_SECONDS)
+            docker_run.wait_ready(client, name, started.port, READY_SECONDS)
     except Exception:
         stop_container(client, name, timeout=2, remove=False)
         raise
@@ -112,8 +112,8 @@ def follow(ws: Workspace, record: ImageRecord, on_line: Callable[[str], None]) -
     """Pass the container's output to ``on_line`` until it stops; its exit code."""
     client = connect()
     name = container_name(ws, record)
-    docker_tools.follow_logs(client, name, on_line)
-    return docker_tools.container_state(client, name)[1]
+    docker_run.follow_logs(client, name, on_line)
+    return docker_run.container_state(client, name)[1]
 
 
 def stop(ws: Workspace, record: ImageRecord) -> bool:
