@@ -190,6 +190,10 @@ def _rules() -> list[Rule]:
          lit(f"wait until it is Healthy ({w['show']} shows its state)")),
         (r"service\.wait_for_deployment\(\) says why", lit(f"{w['show']} says why")),
         (r"service\.wait_for_deployment\([^)]*\)", lit(w["show"])),
+        (r"dockyard\.diagnose\(ws, '([\w-]+)'\)", lambda m: f"`dockyard diagnose {m.group(1)}`"),
+        (r"deploy with a larger scoring_timeout_ms \(service\.update\(deployment_config=\.\.\.\)\)",
+         lambda m: "deploy again with a larger scoringTimeoutMs in the --dc file (`dockyard "
+         f"model deploy --name {_ctx('service', 'NAME')} ... --dc deploymentconfig.json --overwrite`)"),
         (r"service\.get_logs\(\)", lit(w["logs"])),
         (r"service\.reload\(\)", lit(w["reload"])),
         (r"service\.update\(inference_config=[^)]*\)", lit(w["update"])),

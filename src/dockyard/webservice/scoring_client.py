@@ -12,7 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import ValidationError, WebserviceError
-from dockyard.targets.base import CRASH_LOOP, FAILED, STOPPED, TargetStatus
+from dockyard.targets.base import CRASH_LOOP, FAILED, HEALTHY, STOPPED, TargetStatus
 from dockyard.webservice.service_logs import tail_lines
 
 if TYPE_CHECKING:
@@ -110,8 +110,7 @@ def bad_response(service: Webservice, response: Any, sent_id: str) -> Webservice
             request_id=request_id,
             state=now.state,
             headers=dict(response.headers),
-            hint=(f"retry after {retry} s" if retry else "retry in a moment")
-            + "; if it stays so: service.wait_for_deployment() says why",
+            hint=_busy_hint(service.name, retry, message, now.state),
         )
     failed_run = response.headers.get("x-ms-run-function-failed", "").lower() == "true"
     what = " (run() raised an exception)" if failed_run else ""
@@ -121,14 +120,32 @@ def bad_response(service: Webservice, response: Any, sent_id: str) -> Webservice
     )
     if extra:
         text += f"\n{extra}"
+    hint = f"this request's log lines and traceback: service.get_logs(request_id={request_id!r})"
+    if message.startswith("Scoring timeout after"):
+        hint = (
+            "run() took longer than the service's scoring_timeout_ms: make it faster, or deploy "
+            "with a larger scoring_timeout_ms (service.update(deployment_config=...)); " + hint
+        )
     return WebserviceError(
         text,
         status_code=response.status_code,
         content=response.content,
         request_id=request_id,
         headers=dict(response.headers),
-        hint=f"this request's log lines and traceback: service.get_logs(request_id={request_id!r})",
+        hint=hint,
     )
+
+
+def _busy_hint(name: str, retry: str | None, message: str, state: str) -> str:
+    """What to do after a 503: wait, or, when a Healthy service was busy, add capacity."""
+    wait = f"retry after {retry} s" if retry else "retry in a moment"
+    if state == HEALTHY and "run() slots stayed taken" in message:
+        return (
+            f"{wait}; the service is busy, not broken: every run() slot stayed taken for "
+            f"max_request_wait_time. dockyard.diagnose(ws, {name!r}) counts the 503s and gives "
+            "the replicas, concurrency and wait time that would absorb them"
+        )
+    return f"{wait}; if it stays so: service.wait_for_deployment() says why"
 
 
 def server_message(content: bytes) -> tuple[str, str]:

@@ -219,3 +219,39 @@ def test_a_stopped_service_whose_port_is_taken_names_the_holder(
     service.start()
     service.wait_for_deployment()
     assert dockyard.diagnose(ws, "parked").ok
+
+
+def test_the_sdks_503_and_timeout_errors_say_what_to_do_next(
+    ws: Workspace, model: Model, tmp_path: Path, services: list[str]
+) -> None:
+    """service.run() on a busy service: a 503 that is overload, not a broken service, points to
+    the diagnosis that gives numbers; a scoring timeout names scoring_timeout_ms and the
+    request's log call (the CLI says the same with its commands)."""
+    from dockyard.cli.advice import render_error
+
+    folder = write_script(tmp_path / "src", SCORE)
+    service = deploy(ws, model, folder, "queue", services, max_request_wait_time=100, scoring_timeout_ms=1500)  # fmt: skip
+    service.wait_for_deployment()
+
+    def call(_: int) -> WebserviceError | None:
+        try:
+            Webservice(ws, "queue").run({"sleep": 0.6})
+        except WebserviceError as exc:
+            return exc
+        return None
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        errors = [e for e in pool.map(call, range(3)) if e is not None]
+    busy = [e for e in errors if e.status_code == 503]
+    assert busy, errors
+    assert "the service is busy, not broken" in (busy[0].hint or "")
+    assert "dockyard.diagnose(ws, 'queue')" in (busy[0].hint or "")
+    assert "`dockyard diagnose queue`" in render_error(busy[0])
+    assert not dockyard.diagnose(ws, "queue").ok  # and the diagnosis it points to finds them
+
+    with pytest.raises(WebserviceError) as slow:
+        service.run({"sleep": 3})
+    assert slow.value.status_code == 500
+    hint = slow.value.hint or ""
+    assert "run() took longer than the service's scoring_timeout_ms" in hint
+    assert f"service.get_logs(request_id={slow.value.request_id!r})" in hint
