@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dockyard import Model, Webservice, Workspace
+from dockyard import CondaDependencies, Environment, Model, Webservice, Workspace
 from tests.browser.conftest import CRASHING, SCORE, Dashboard, deploy
 from tests.browser.helpers import open_page, screenshots, wait_text, wait_value
 
@@ -64,9 +64,14 @@ def test_a_healthy_service_its_live_log_and_the_test_form(
     open_page(browser, dashboard.base, "#/models")
     wait_text(browser, '[data-model="weather:1"]', "team: forecast")
     screenshots(browser, screenshots_dir, "models")
-    for page, name in (("#/environments", "environments"), ("#/images", "images")):
-        open_page(browser, dashboard.base, page)
-        screenshots(browser, screenshots_dir, name)
+    env = Environment("forecast-env")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["numpy==2.4.6"])
+    env.register(ws)
+    open_page(browser, dashboard.base, "#/environments")
+    wait_text(browser, '[data-environment="forecast-env:1"]', "numpy==2.4.6")
+    screenshots(browser, screenshots_dir, "environments")
+    open_page(browser, dashboard.base, "#/images")
+    screenshots(browser, screenshots_dir, "images")
 
 
 def test_a_crash_looping_service_shows_its_traceback(
