@@ -47,6 +47,9 @@ DEBUGPY_WAIT_ENV = "DOCKYARD_DEBUGPY_WAIT_S"
 DEBUGGER_DEFAULT_PORT = 5678
 DEBUGGER_CONTAINER_PORT = 5678
 DEBUGGER_DEFAULT_WAIT_S = 30.0
+#: Where the IDE reaches the listener when that is not the listening address (a container's
+#: published ``127.0.0.1:PORT``): the server names it in its log.
+DEBUGPY_PUBLISHED_ENV = "DOCKYARD_DEBUGPY_PUBLISHED"
 
 # --- between the local supervisor and its servers ---------------------------------------------
 #: An inherited listening socket to serve on (the supervisor holds the port across restarts);

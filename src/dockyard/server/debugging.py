@@ -25,6 +25,8 @@ import socket
 import threading
 from typing import Any
 
+from dockyard.server import contract
+
 logger = logging.getLogger("dockyard.server.debug")
 
 
@@ -124,8 +126,13 @@ def listen_for_ide(listen: str, wait_s: float, app_root: str) -> None:
         f"debugpy is listening on {host}:{port}; waiting up to {wait_s:g} s for a debugger to "
         "attach (the IDE), then starting without one"
     )
-    _log_launch_config("connect", host, port, app_root)
-    service = os.environ.get("SERVICE_NAME")
+    published = os.environ.get(contract.DEBUGPY_PUBLISHED_ENV)
+    if published:  # the IDE reaches it there (a container's port published on 127.0.0.1)
+        logger.info(f"The debugger is published on {published} for the IDE")
+        _log_launch_config("connect", *parse_listen(published), app_root)
+    else:
+        _log_launch_config("connect", host, port, app_root)
+    service = os.environ.get(contract.SERVICE_NAME_ENV)
     if service:
         logger.info(
             f"The launch.json entry with this service's path mappings: "

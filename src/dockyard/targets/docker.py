@@ -124,6 +124,7 @@ class DockerTarget:
         if listen:  # debugpy listens inside; the holder publishes it on 127.0.0.1:<that port>
             labels[DEBUGGER_LABEL] = listen.rpartition(":")[2]
             env[contract.DEBUGPY_LISTEN_ENV] = f"0.0.0.0:{contract.DEBUGGER_CONTAINER_PORT}"
+            env[contract.DEBUGPY_PUBLISHED_ENV] = listen
         env[contract.WORKER_COUNT_ENV] = str(spec.worker_count)
         if spec.startup_timeout_seconds:
             env[contract.STARTUP_TIMEOUT_ENV] = str(spec.startup_timeout_seconds)

@@ -99,6 +99,10 @@ def test_container_service_debugger_breakpoint_in_run_and_after_reload(
     wait_for_listener(service, times=1, timeout=300)  # (the engine's proxy accepts before)
     assert hit_breakpoint(service, launch, script) == {"version": 1, "total": 12}
     assert service.serialize()["debugger"]["port"] == port
+    log = service.get_logs()
+    assert "debugpy is listening on 0.0.0.0:5678" in log
+    assert f"The debugger is published on 127.0.0.1:{port} for the IDE" in log
+    assert "dockyard service debug-config dbg-docker" in log
 
     script.write_text(SCORE.replace("VERSION = 1", "VERSION = 2"))
     reloading = threading.Thread(target=service.reload, daemon=True)
