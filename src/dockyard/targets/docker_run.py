@@ -27,7 +27,7 @@ from dockyard.targets.docker_engine import published_port as engine_port
 from dockyard.targets.docker_tools import SERVICE_LABELS
 
 #: Where the debugger listens inside a container started by :func:`run_image`.
-DEBUGGER_PORT = 5678
+DEBUGGER_PORT = contract.DEBUGGER_CONTAINER_PORT
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def run_image(
     *,
     port: int | None = None,
     debugger_port: int | None = None,
-    debugger_wait_seconds: float = 30.0,
+    debugger_wait_seconds: float = contract.DEBUGGER_DEFAULT_WAIT_S,
     labels: dict[str, str] | None = None,
 ) -> StartedImage:
     """Start ``reference`` as container ``name``, the scoring port published on

@@ -25,6 +25,7 @@ from dockyard.ops.images import commit as committing
 from dockyard.ops.images import require_succeeded
 from dockyard.ops.images import run as running
 from dockyard.ops.images.run import ImageRun
+from dockyard.server import contract
 from dockyard.server.debugging import vscode_launch_config
 
 if TYPE_CHECKING:
@@ -103,13 +104,13 @@ def run_image(
     port: int | None = None,
     debugger_port: int | None = None,
     *,
-    debugger_wait_seconds: float = 30.0,
+    debugger_wait_seconds: float = contract.DEBUGGER_DEFAULT_WAIT_S,
     wait: bool = True,
 ) -> ImageRun:
     """Start ``image`` in a container of its own, its scoring port published on
     127.0.0.1:``port`` (None: a free port), as the seed's ``docker run -p 8000:5001``; with
-    ``debugger_port`` the server listens for an IDE there (``-p 5678:5678``, debugpy must be in
-    the image) for ``debugger_wait_seconds`` before ``init()``. Returns once the server is ready
+    ``debugger_port`` the server listens for an IDE there (``-p 5678:5678``; debugpy comes with
+    the server runtime) for ``debugger_wait_seconds`` before ``init()``. Returns once the server is ready
     (at once with a debugger). The result has ``scoring_uri``, ``stop_command``,
     ``container``; :func:`launch_config` is the VS Code entry for its debugger."""
     record = require_succeeded(image.workspace, image._record, "run")

@@ -19,6 +19,7 @@ from dockyard.errors import ConflictError, NotFoundError
 from dockyard.ops.images import release
 from dockyard.ops.images.records import ImageRecord, image_id
 from dockyard.ops.services import scope_of
+from dockyard.server import contract
 from dockyard.targets import docker_run
 from dockyard.targets.docker_engine import connect, container_logs, stop_container
 
@@ -65,7 +66,7 @@ def run(
     *,
     port: int | None = None,
     debugger_port: int | None = None,
-    debugger_wait_seconds: float = 30.0,
+    debugger_wait_seconds: float = contract.DEBUGGER_DEFAULT_WAIT_S,
     wait: bool = True,
 ) -> ImageRun:
     """Start image ``record`` (pulled first when the engine lacks it). Without a debugger, and
