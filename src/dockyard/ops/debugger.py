@@ -52,6 +52,19 @@ def port_of(settings: ServiceSettings) -> int | None:
     return int(listen.rpartition(":")[2]) if listen else None
 
 
+def announcement(settings: ServiceSettings) -> str | None:
+    """The progress line that says a version starts with the debugger (None: without)."""
+    port = port_of(settings)
+    if not port:
+        return None
+    wait = settings.server_env.get(contract.DEBUGPY_WAIT_ENV) or "30"
+    return (
+        f"debugger: debugpy listens on 127.0.0.1:{port} and waits up to {wait} s for an IDE; "
+        "one worker (not for production; `dockyard service debug-config NAME` or "
+        "service.get_debug_config() gives the launch.json entry)"
+    )
+
+
 def describe(spec: ServiceSpec) -> dict[str, Any] | None:
     """What the service's record keeps of the debugger of ``spec`` (None: it has none)."""
     listen = spec.env.get(contract.DEBUGPY_LISTEN_ENV)

@@ -104,6 +104,8 @@ def deploy(
         _hand_keys(ws, target, name, service_dir, settings)
         spec, image = _release(ws, target, name, plan, settings, service_dir, progress)
         progress("start: starting the service on its target")
+        if said := debugger.announcement(settings):
+            progress(said.replace("NAME", name))
         status = target.deploy(spec)
     except DockyardError as exc:
         # The record keeps what failed (get_logs() shows it to SDK and CLI users alike).
@@ -187,6 +189,8 @@ def roll_out(
 
     _hand_keys(ws, target, name, service_dir, settings)
     spec, image = _release(ws, target, name, plan, settings, service_dir, progress)
+    if said := debugger.announcement(settings):
+        progress(said.replace("NAME", name))
     result = target.update(spec, on_event=progress)
     if result.state == FAILED:
         if spec.app_root is not None and result.previous_serving:

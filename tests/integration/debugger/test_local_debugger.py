@@ -128,6 +128,8 @@ def test_local_service_debugger_breakpoint_in_run_and_after_reload(
     shown = capsys.readouterr()
     assert "the running version stops first" in shown.out + shown.err
     assert "no version serves until it is ready (a gap)" in shown.out + shown.err
+    assert f"debugger: debugpy listens on 127.0.0.1:{port}" in shown.out + shown.err
+    assert "`dockyard service debug-config dbg-local`" in shown.out + shown.err
 
 
 def test_without_an_ide_the_service_starts_after_the_bounded_wait(
