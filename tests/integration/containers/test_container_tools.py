@@ -139,7 +139,9 @@ def test_edit_in_the_container_commit_deploy_and_run_the_image(
     assert not docker_client.containers.list(all=True, filters={"name": started.container})
 
 
-def test_image_run_on_the_command_line(ws: Any, project: Path, made: Any) -> None:
+def test_image_run_on_the_command_line(
+    ws: Any, project: Path, made: Any, docker_client: Any
+) -> None:
     model = Model.register(ws, model_path="model.json", model_name="summer")
     from dockyard.assets.image import ContainerImage
 
@@ -176,6 +178,14 @@ def test_image_run_on_the_command_line(ws: Any, project: Path, made: Any) -> Non
         answer = httpx.post(uri, content=test_sample, headers={"Content-Type": "application/json"})
         assert answer.json() == {"version": 1, "result": [110, 110]}
         assert "stop it:     docker rm -f dockyard-run-" in done.stdout
+        # a run stopped by hand (kept for `docker logs`) is replaced by the next one
+        container = done.stdout.split("runs in container ")[1].split()[0]
+        docker_client.containers.get(container).stop(timeout=2)
+        done = runner.invoke(
+            image_app(), ["run", "byhand:1", "-w", ws.path, "-p", uri.split(":")[2].split("/")[0]]
+        )
+        assert done.exit_code == 0, done.output
+        assert f"scoring URI: {uri}" in done.stdout
     finally:
         runner.invoke(image_app(), ["run", "byhand:1", "-w", ws.path, "--stop"])
     with pytest.raises(httpx.TransportError):

@@ -9,7 +9,6 @@ record, no keys: the scoring endpoint needs no key), and it keeps running until 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -76,15 +75,18 @@ def run(
     reference = release(ws, record).reference
     client = connect()
     name = container_name(ws, record)
-    with contextlib.suppress(NotFoundError):
-        if docker_run.container_state(client, name)[0] != "running":
-            stop_container(client, name, remove=True)  # a stopped earlier run: replaced
-            raise NotFoundError(name)
+    try:
+        status: str | None = docker_run.container_state(client, name)[0]
+    except NotFoundError:
+        status = None
+    if status == "running":
         raise ConflictError(
             f"Image {image_id(record)} already runs by hand as container {name}",
             hint=f"remove it first: `docker rm -f {name}` (or `dockyard image run "
             f"{image_id(record)} --stop`)",
         )
+    if status is not None:  # a stopped earlier run (kept for `docker logs`): replaced
+        stop_container(client, name, remove=True)
     started = docker_run.run_image(
         client, reference, name, port=port, debugger_port=debugger_port,
         debugger_wait_seconds=debugger_wait_seconds,
