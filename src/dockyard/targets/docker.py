@@ -208,14 +208,20 @@ class DockerTarget:
         ``details``: ``switch`` (``nat``, ``restart`` or ``deploy``) and ``gap_seconds``.
         """
         container_spec = self._container_spec(spec)
+        stop_first = self._debugger_switch(container_spec)
         try:
-            if self._debugger_switch(container_spec):
+            if stop_first:
                 details = self._switch_stopping_first(container_spec, on_event)
             else:
                 details = self._switch(container_spec, on_event)
         except DeploymentError as exc:
-            serving = not container_spec.labels.get(DEBUGGER_LABEL)
-            return RolloutResult(state=FAILED, error=str(exc), previous_serving=serving)
+            error = str(exc)
+            if stop_first:
+                error = error.replace(
+                    "the previous version keeps serving",
+                    "the previous version was stopped first (the debugger)",
+                )
+            return RolloutResult(state=FAILED, error=error, previous_serving=not stop_first)
         return RolloutResult(state=HEALTHY, details=details)
 
     def _debugger_switch(self, spec: ContainerSpec) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from dockyard import InferenceConfig, LocalWebservice, Model, Webservice
+from dockyard.errors import DeploymentError
 from tests.integration.docker.conftest import (  # noqa: F401 - fixtures used by name
     base_image,
     docker_client,
@@ -147,6 +148,19 @@ def test_container_service_without_an_ide_starts_after_the_wait_and_update_turns
     assert service.run(SAMPLE) == {"version": 1, "total": 12}
     assert "No debugger attached within 2 s; starting without one" in service.get_logs()
     assert service.serialize()["debugger"]["port"] == port
+
+    # a reload that fails: the old version was stopped first, so nothing serves, and it is said
+    script = source / "score.py"
+    script.write_text(SCORE.replace("factor = 2", "factor = 1 / 0"))
+    with pytest.raises(DeploymentError) as caught:
+        service.reload()
+    assert "no version of it is serving now" in caught.value.message
+    assert "the previous version was stopped first (the debugger)" in caught.value.message
+    assert "keeps serving" not in caught.value.message
+    script.write_text(SCORE)
+    service.reload()
+    service.wait_for_deployment(timeout_sec=300)
+    assert service.run(SAMPLE) == {"version": 1, "total": 12}
 
     # turning the debugger off makes the containers again: nothing publishes its port any more
     service.update(deployment_config=LocalWebservice.deploy_configuration(docker=True))
