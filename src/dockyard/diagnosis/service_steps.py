@@ -14,7 +14,6 @@ import contextlib
 import re
 import socket
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.diagnosis.access_log import load_of, overload_advice, requests_of
@@ -22,6 +21,7 @@ from dockyard.diagnosis.probe_steps import clean, error_line, shorten
 from dockyard.diagnosis.report import FAILED, PASSED, SKIPPED, DiagnosisReport, Step, run_steps
 from dockyard.ops import records
 from dockyard.ops.services import port_holder
+from dockyard.ops.user_paths import user_paths
 from dockyard.server import contract
 from dockyard.targets.base import CRASH_LOOP, HEALTHY, STOPPED
 from dockyard.targets.base import FAILED as SERVICE_FAILED
@@ -32,10 +32,6 @@ from dockyard.webservice.service_logs import request_lines
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
-#: Where a deployment's copy of the user's folder is: a local app root (``.../app-<hex>/``) or
-#: the container's (``/var/azureml-app/``).
-_DEPLOYED_ROOT = r"(?:[^\s\"']*/app-[0-9a-f]+|" + re.escape(contract.CONTAINER_APP_ROOT) + ")"
-_DEPLOYED_COPY = _DEPLOYED_ROOT + "/"
 #: How much of the service's log the errors and overload steps read.
 LOG_LINES = 20_000
 READINESS_TIMEOUT_S = 10.0
@@ -70,16 +66,8 @@ class _Service:
         return dict(records.require(self.ws, self.name).spec.get("inference") or {})
 
     def user_paths(self, text: str) -> str:
-        """``text`` with the deployed copies of the user's files (an app root of this machine,
-        or ``/var/azureml-app`` in a container) named by their originals."""
-        inference = self.inference
-        source, script = inference.get("sourceDirectory"), inference.get("entryScript")
-        original = source or script
-        if not original:
-            return re.sub(_DEPLOYED_ROOT, "<app root>", text)
-        copy = _DEPLOYED_COPY + re.escape(Path(original).name) + (r"(?=/)" if source else r"\b")
-        text = re.sub(copy, lambda _match: str(original), text)
-        return re.sub(_DEPLOYED_ROOT, "<app root>", text)
+        """``text`` with the deployed copies of the user's files named by their originals."""
+        return user_paths(self.inference, text)
 
     def check_script(self) -> str:
         """The ``dockyard diagnose`` command that checks the recorded script before a roll-out."""

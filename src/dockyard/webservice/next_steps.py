@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.errors import DeploymentError
 from dockyard.ops import records, services
+from dockyard.ops.user_paths import inference_of, user_paths
 from dockyard.targets.base import CRASH_LOOP, FAILED, STOPPED, UNHEALTHY, TargetStatus
 from dockyard.webservice.deployment import redeploy_call
 from dockyard.webservice.service_logs import step_of
@@ -37,6 +38,8 @@ def failure_before_start(service: Webservice) -> str:
 def failure(service: Webservice, status: TargetStatus, what: str) -> DeploymentError:
     step = "readiness" if status.state == CRASH_LOOP else "start"
     error = status.error or "no error text was recorded"
+    # the user's own files, not the deployment's copies (whose folder changes on every reload)
+    error = user_paths(inference_of(service.workspace, service.name), error)
     return DeploymentError(
         f"Service {service.name!r}: {what}. State: {status.state} "
         f"(restarts: {status.restart_count}).\n{error}",

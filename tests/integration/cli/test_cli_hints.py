@@ -161,6 +161,10 @@ def test_a_crashing_init_hints_logs_and_reload_which_work(
     failed = cli(*deploy_args("hint-crash", model_id, project), *w)
     hint = hint_of(failed)
     assert "RuntimeError: model file missing" in failed.stderr
+    # the traceback names the user's own file, not the deployment's copy under app-<hash>/
+    script = (project / "src" / "score.py").resolve()
+    assert f'File "{script}", line 2, in init' in failed.stderr, failed.stderr
+    assert "/app-" not in failed.stderr.split("dockyard: error:")[1].split("What to do")[0]
     logs = cli(*command_in(hint, "service logs hint-crash"), *w)
     assert logs.code == 0 and "RuntimeError: model file missing" in logs.stdout
     (project / "src" / "score.py").write_text(SCORE)
