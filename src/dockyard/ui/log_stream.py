@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 #: shown after a gap marker).
 POLL_LINES = 2000
 POLL_SECONDS = 0.5
+#: A keep-alive comment after this many polls without a new line (15 s).
+KEEP_ALIVE_POLLS = 30
 _ANCHOR = 3
 
 
@@ -47,6 +49,7 @@ async def follow(read: Callable[[int], str], tail: int) -> AsyncIterator[str]:
     lines = text.splitlines()
     yield _event("lines", lines)
     anchor = lines[-_ANCHOR:]
+    quiet = 0
     while True:
         await asyncio.sleep(POLL_SECONDS)
         try:
@@ -61,5 +64,8 @@ async def follow(read: Callable[[int], str], tail: int) -> AsyncIterator[str]:
         if fresh:
             yield _event("lines", fresh)
             anchor = lines[-_ANCHOR:]
+            quiet = 0
         else:
-            yield ": keep-alive\n\n"
+            quiet += 1
+            if quiet % KEEP_ALIVE_POLLS == 0:  # a comment line keeps proxies from closing it
+                yield ": keep-alive\n\n"
