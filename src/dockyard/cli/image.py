@@ -229,15 +229,15 @@ def run(
     """Run an image by hand, the seed's `docker run -p 8000:5001 -p 5678:5678`: published on
     127.0.0.1 only, detached unless --foreground; prints the scoring URI, how to stop it and,
     with --debugger-port, the VS Code launch.json entry."""
-    from dockyard import webservice  # lazy: `dockyard --help` stays fast
+    from dockyard.webservice import follow_image, launch_config, run_image, stop_image  # lazy
 
     image = _image(workspace, ref)
     if stop:
-        stopped = webservice.stop_image(image)
+        stopped = stop_image(image)
         emit(output, {"id": image.id, "stopped": stopped})
         return
-    started = webservice.run_image(image, port, debugger_port, debugger_wait_seconds=debugger_wait)
-    attach = webservice.launch_config(started)
+    started = run_image(image, port, debugger_port, debugger_wait_seconds=debugger_wait)
+    attach = launch_config(started)
     data: dict[str, Any] = {
         "id": image.id,
         "container": started.container,
@@ -269,11 +269,11 @@ def run(
     if not foreground:
         return
     try:
-        code = webservice.follow_image(image, _write_through)
+        code = follow_image(image, _write_through)
     except KeyboardInterrupt:
         code = 130
     finally:
-        webservice.stop_image(image)
+        stop_image(image)
     raise typer.Exit(code)
 
 

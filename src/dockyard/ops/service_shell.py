@@ -44,8 +44,8 @@ def refuse_cluster(record: records.ServiceRecord, what: str) -> ValidationError:
         f"Service {name!r} runs on a cluster (target {record.target!r}): {what} works on container "
         "services (and shell/exec on local ones), not on the replicas of a cluster",
         hint=f"read its output with `dockyard service logs {name}` and find what fails with "
-        f"`dockyard diagnose {name}`; to work inside a service, deploy it locally or in a "
-        "container (LocalWebservice/ContainerWebservice.deploy_configuration)",
+        f"`dockyard diagnose {name}`; to work inside a service, deploy it on this machine or "
+        "in a container (computeType local or aci)",
     )
 
 
@@ -80,7 +80,7 @@ def exec_in(
     if not argv:
         raise ValidationError(
             f"No command given to run in service {name!r}",
-            hint=f'dockyard service exec {name} -- python -c "import sys; print(sys.prefix)"',
+            hint=f"give it after `--`: `dockyard service exec {name} -- ls -la`",
         )
     record, target = _target(ws, name, "exec")
     if target.needs_image:

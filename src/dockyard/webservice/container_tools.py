@@ -67,8 +67,7 @@ def open_shell(service: Any, user: str | None = None, *, announce: bool = True) 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ValidationError(
             f"A shell in service {name!r} needs a terminal, and stdin or stdout is not one",
-            hint=f'run a command instead: `dockyard service exec {name} -- sh -c "ls -la"` '
-            f'(SDK: exec_in_service(service, ["ls", "-la"]))',
+            hint=f'run a command instead: `dockyard service exec {name} -- sh -c "ls -la"`',
         )
     if announce:
         print(service_shell.describe(service.workspace, name, user), file=sys.stderr)

@@ -80,7 +80,7 @@ def test_a_local_service_has_no_container_to_commit(ws: Workspace) -> None:
     with pytest.raises(ValidationError) as refused:
         committing.commit(ws, "on-here")
     assert "runs as local processes: there is no container to commit" in str(refused.value)
-    assert "ContainerWebservice.deploy_configuration()" in str(refused.value)
+    assert '`dockyard model deploy ... --dc dc.json`, computeType "aci"' in str(refused.value)
 
 
 def test_a_local_service_runs_commands_as_this_user_only(ws: Workspace) -> None:

@@ -67,9 +67,9 @@ def commit(
     if not target.needs_image:
         raise ValidationError(
             f"Service {service!r} runs as local processes: there is no container to commit",
-            hint="deploy it in a container (ContainerWebservice.deploy_configuration()), edit it "
-            "with `dockyard service exec`, then commit; or build an image from your files with "
-            "`dockyard image create`",
+            hint="deploy it as a container service (`dockyard model deploy ... --dc dc.json`, "
+            'computeType "aci"), change it with `dockyard service exec`, then commit it; or '
+            "build an image from your files: `dockyard image create`",
         )
     source = source_image(ws, record)
     name = check_name(image_name or (source.name if source else service))
