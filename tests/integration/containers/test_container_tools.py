@@ -191,6 +191,17 @@ def test_image_run_on_the_command_line(
     with pytest.raises(httpx.TransportError):
         httpx.post(uri, content=test_sample, timeout=3)
 
+    # `dockyard image deploy`: the image as a container service (deploy_from_image), in JSON
+    made["services"].append("byhand-svc")
+    done = runner.invoke(
+        image_app(), ["deploy", "byhand:1", "-n", "byhand-svc", "-w", ws.path, "-o", "json"]
+    )
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+    assert (data["name"], data["image"], data["state"]) == ("byhand-svc", "byhand:1", "Healthy")
+    answer = httpx.post(data["scoringUri"], content=test_sample)
+    assert answer.json() == {"version": 1, "result": [110, 110]}
+
 
 def test_image_run_in_the_foreground_stops_on_ctrl_c(ws: Any, project: Path, made: Any) -> None:
     model = Model.register(ws, model_path="model.json", model_name="summer")
