@@ -190,8 +190,9 @@ def _push(lines: list[str], start: int) -> LogFinding:
             "push",
             f"the registry refused {reference}: {error}",
             _tail(block),
-            f"log in to it (`docker login {registry}`), or give the workspace's registry its "
-            "credentials (Image.set_container_registry(ws, address, username, password))",
+            f"give the workspace's registry its credentials: Image.set_container_registry(ws, "
+            f'"{registry}", username="USER", password="PASSWORD") (kept as a workspace secret), '
+            f"or log the engine in with `docker login {registry}`, then build the image again",
         )
     return LogFinding(
         "push",

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from tests.conftest import require_engine
 
+import dockyard
 from dockyard import Model
 from dockyard.assets.image import ContainerImage, Image
 from dockyard.cli.advice import render_error
@@ -101,6 +102,10 @@ def test_a_push_without_credentials_names_the_push_step_and_the_hint_works(
         in render_error(error)
     )
     assert Image(ws, "authimg").creation_state == "Failed"
+    report = dockyard.diagnose(ws, image="authimg:1")  # the build log read afterwards
+    found = report.failed
+    assert found is not None and found.step == "build log" and "[push]" in found.finding
+    assert f'Image.set_container_registry(ws, "{auth_registry}", username=' in found.fix
 
     # the hint, applied: credentials kept as a workspace secret, then the build again
     Image.set_container_registry(ws, address, username="alice", password="s3cret")
