@@ -312,22 +312,8 @@ def deploy(
     if port is not None:
         config.port = port
     if debugger or debugger_port is not None or debugger_wait is not None:
-        if "debugger_port" not in type(config).model_fields:
-            raise ValidationError(
-                "--debugger: the cluster target has no debugger (Ray starts, restarts and moves "
-                "its replicas, so an IDE has no one process to attach to)",
-                hint="debug the same script locally: `dockyard model deploy ... --debugger` "
-                "without the aks --dc file or --compute-target; see docs/debugging.md",
-            )
-        options: dict[str, Any] = {
-            "debugger_port": debugger_port
-            or getattr(config, "debugger_port", None)
-            or DEBUGGER_DEFAULT_PORT
-        }
-        if debugger_wait is not None:
-            options["debugger_wait_s"] = debugger_wait
-        for key, value in options.items():
-            setattr(config, key, value)
+        port = debugger_port or config.debugger or DEBUGGER_DEFAULT_PORT
+        config = config.with_debugger(port, debugger_wait)
     service = Model.deploy(
         ws, name, models, inference_config, config,
         deployment_target=compute_target, overwrite=overwrite,

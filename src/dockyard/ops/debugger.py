@@ -70,7 +70,9 @@ def describe(spec: ServiceSpec) -> dict[str, Any] | None:
     listen = spec.env.get(contract.DEBUGPY_LISTEN_ENV)
     if not listen:
         return None
-    app_root = str(spec.app_root) if spec.app_root is not None else contract.CONTAINER_APP_ROOT
+    app_root = spec.env.get(contract.DEBUGPY_APP_ROOT_ENV) or (
+        str(spec.app_root) if spec.app_root is not None else contract.CONTAINER_APP_ROOT
+    )
     wait = spec.env.get(contract.DEBUGPY_WAIT_ENV) or f"{contract.DEBUGGER_DEFAULT_WAIT_S:g}"
     return {
         "host": "127.0.0.1",

@@ -104,6 +104,9 @@ def local_release(
     elif stable_app_root(service_dir).is_symlink():
         stable_app_root(service_dir).unlink()  # the debugger is off now
     env = {**plan.environment_variables, **server_env(settings, name), **app_root.environment()}
+    if contract.DEBUGPY_LISTEN_ENV in env and portable:
+        # the replica's files are unpacked elsewhere each time: it links this path to them
+        env[contract.DEBUGPY_APP_ROOT_ENV] = f"/tmp/dockyard-debug/{name}/app"
     spec = _spec(name, settings, service_dir, env, app_root=app_root.path, argv=tuple(argv))
     if not portable:
         return spec

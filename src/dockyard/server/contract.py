@@ -50,6 +50,10 @@ DEBUGGER_DEFAULT_WAIT_S = 30.0
 #: Where the IDE reaches the listener when that is not the listening address (a container's
 #: published ``127.0.0.1:PORT``): the server names it in its log.
 DEBUGPY_PUBLISHED_ENV = "DOCKYARD_DEBUGPY_PUBLISHED"
+#: A path that stays the same across versions (a cluster replica's files are unpacked in a new
+#: folder each time): the server links it to its app root and runs there, so that the IDE's
+#: path mappings stay valid.
+DEBUGPY_APP_ROOT_ENV = "DOCKYARD_DEBUGPY_APP_ROOT"
 
 # --- between the local supervisor and its servers ---------------------------------------------
 #: An inherited listening socket to serve on (the supervisor holds the port across restarts);

@@ -18,16 +18,19 @@ shipped to every node inside the server-runtime wheel. A replica
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
 import sys
 import tempfile
+import time
 from typing import Any
 
 from dockyard.server import contract
 from dockyard.server.app import ScoringApp, create_app, log_load_failure
+from dockyard.server.debugging import DebuggerError, listen_for_ide
 from dockyard.server.logs import configure_logging
 from dockyard.server.settings import load_settings
 from dockyard.server.user_script import ScriptLoadError
@@ -36,6 +39,8 @@ logger = logging.getLogger("dockyard.server")
 
 #: The ``user_config`` key that carries ``{"primaryKey": ..., "secondaryKey": ...}``.
 KEYS = "keys"
+#: How long a replica with the debugger waits for the one it replaces to free the port.
+PORT_RELEASE_S = 30.0
 
 
 class ReplicaStartError(RuntimeError):
@@ -48,7 +53,7 @@ class ScoringReplica:
     def __init__(self, env: dict[str, str], auth: bool = False) -> None:
         _bind_replica_grpc_to_node_address()
         os.environ.update(env)
-        app_root = os.getcwd()
+        app_root = _stable_app_root(os.getcwd(), env)
         os.environ[contract.APP_ROOT_ENV] = app_root
         compat = os.path.join(os.path.dirname(__file__), "compat")
         if compat not in sys.path:
@@ -62,6 +67,8 @@ class ScoringReplica:
             os.environ[contract.KEYS_FILE_ENV] = self._keys_path
         settings = load_settings([], os.environ)
         configure_logging(settings.log_level, [app_root])
+        if settings.debugpy_listen:
+            _listen_for_ide(settings.debugpy_listen, settings.debugpy_wait_s, app_root)
         self._app: ScoringApp = create_app(settings)
         try:
             self._app.load()
@@ -84,6 +91,37 @@ class ScoringReplica:
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             json.dump(keys, fh)
         os.replace(tmp, self._keys_path)
+
+
+def _stable_app_root(unpacked: str, env: dict[str, str]) -> str:
+    """With the debugger on: link the stable path ``DOCKYARD_DEBUGPY_APP_ROOT`` to the folder
+    Ray unpacked this version in, and run there, so that the IDE's path mappings stay valid
+    across versions (one replica at a time, so one link per service on a node)."""
+    stable = env.get(contract.DEBUGPY_APP_ROOT_ENV)
+    if not stable or not env.get(contract.DEBUGPY_LISTEN_ENV):
+        return unpacked
+    os.makedirs(os.path.dirname(stable), exist_ok=True)
+    tmp = f"{stable}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    os.symlink(unpacked, tmp, target_is_directory=True)
+    os.replace(tmp, stable)
+    os.chdir(stable)
+    return stable
+
+
+def _listen_for_ide(listen: str, wait_s: float, app_root: str) -> None:
+    """Start debugpy (see :mod:`dockyard.server.debugging`); the replica being replaced may still
+    hold the port for a moment, so a taken port is retried for a bounded time."""
+    deadline = time.monotonic() + PORT_RELEASE_S
+    while True:
+        try:
+            listen_for_ide(listen, wait_s, app_root)
+            return
+        except DebuggerError as exc:
+            if time.monotonic() > deadline:
+                raise ReplicaStartError(str(exc)) from None
+            time.sleep(0.5)
 
 
 def _bind_replica_grpc_to_node_address() -> None:

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 from dockyard.builders.portable import check_compatible
 from dockyard.errors import DeploymentError, ValidationError
+from dockyard.server import contract
 from dockyard.targets import ray_apply, ray_client
 from dockyard.targets.base import (
     CRASH_LOOP,
@@ -61,6 +62,9 @@ DEFAULT_START_TIMEOUT_S = 900.0
 #: How long the driver process may take to upload the files and hand Serve the deployment.
 APPLY_TIMEOUT_S = 300.0
 _POLL_S = 0.25
+#: With the debugger on, a replica held at a breakpoint answers no health check until the IDE
+#: continues: Serve waits this long before it replaces it.
+DEBUGGER_HEALTH_TIMEOUT_S = 3600.0
 
 
 class RayTarget:
@@ -157,7 +161,7 @@ class RayTarget:
             "runtime_env": runtime_env,
             "app": state["app"],
             "route_prefix": state["route_prefix"],
-            "options": deployment_options(deployment["config"]),
+            "options": _with_debugger(deployment_options(deployment["config"]), deployment, say),
             "env": deployment["env"],
             "keys": _read_keys(service_dir),
             "serve_host": state["serve_host"],
@@ -176,7 +180,8 @@ class RayTarget:
         state["deployment"] = deployment
         state["stopped"] = False
         _save_state(service_dir, state)
-        return self._wait(state, expected_replicas(deployment["config"]), say, timeout_s)
+        replicas = 1 if _debugger_on(deployment) else expected_replicas(deployment["config"])
+        return self._wait(state, replicas, say, timeout_s)
 
     def _wait(
         self, state: dict[str, Any], replicas: int, say: Any, timeout_s: float
@@ -332,6 +337,30 @@ class RayTarget:
 
     def _base_uri(self, state: dict[str, Any]) -> str:
         return f"http://{state['serve_host']}:{state['serve_port']}{state['route_prefix']}"
+
+
+def _debugger_on(deployment: dict[str, Any]) -> bool:
+    return bool((deployment.get("env") or {}).get(contract.DEBUGPY_LISTEN_ENV))
+
+
+def _with_debugger(options: dict[str, Any], deployment: dict[str, Any], say: Any) -> dict[str, Any]:
+    """With the debugger on: ONE replica (the IDE attaches to one process, on its node's
+    127.0.0.1), the old replica stops before the new one starts (both would listen on the
+    debugger's port), and health checks that wait while a breakpoint holds every thread."""
+    if not _debugger_on(deployment):
+        return options
+    say(
+        "the debugger is on: one replica; a new version starts after the old replica stopped "
+        "(a gap); health checks wait up to an hour while a breakpoint holds the replica"
+    )
+    options = {k: v for k, v in options.items() if k != "autoscaling_config"}
+    options.update(
+        num_replicas=1,
+        max_surge_percent=0,
+        health_check_timeout_s=DEBUGGER_HEALTH_TIMEOUT_S,
+        health_check_period_s=max(10.0, float(options.get("health_check_period_s") or 10)),
+    )
+    return options
 
 
 class _StartFailed(Exception):

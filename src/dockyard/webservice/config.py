@@ -75,9 +75,23 @@ class DeploymentConfig(BaseModel):
 
     @property
     def debugger(self) -> int | None:
-        """The debugger's port (``debugger_port``; targets that offer one), else None."""
+        """The debugger's port (``debugger_port``, or on the cluster target the server variable
+        it becomes), else None."""
         port = getattr(self, "debugger_port", None)
+        listen = self.environment_variables.get(contract.DEBUGPY_LISTEN_ENV, "")
+        if not port and listen.rpartition(":")[2].isdigit():
+            port = int(listen.rpartition(":")[2])
         return int(port) if port else None
+
+    def with_debugger(self, port: int, wait_s: float | None = None) -> DeploymentConfig:
+        """A copy with the debugger on ``port`` (waiting ``wait_s`` for the IDE, default 30)."""
+        if "debugger_port" in type(self).model_fields:
+            changes: dict[str, Any] = {"debugger_port": port}
+            if wait_s is not None:
+                changes["debugger_wait_s"] = wait_s
+            return type(self)(**{**self.model_dump(), **changes})
+        env = debugger_environment(self.environment_variables, port, wait_s)
+        return type(self)(**{**self.model_dump(), "environment_variables": env})
 
     def to_settings(self) -> ServiceSettings:
         """This configuration as the plain settings the deploy flow takes."""
@@ -90,17 +104,17 @@ class DeploymentConfig(BaseModel):
         if self.debug:
             env[contract.DEBUG_RESPONSES_ENV] = "1"
         env.update(self.environment_variables)
-        if self.debugger:
+        port = getattr(self, "debugger_port", None)
+        if port:
             # the local meaning; an engine that runs the server elsewhere (a container) listens
             # on its own side and publishes this port on 127.0.0.1
-            env[contract.DEBUGPY_LISTEN_ENV] = f"127.0.0.1:{self.debugger}"
-            env[contract.DEBUGPY_WAIT_ENV] = f"{getattr(self, 'debugger_wait_s', 30):g}"
-            if self.worker_count > 1:
-                log.warning(
-                    "worker_count=%d: the service runs ONE worker while the debugger is on "
-                    "(debugger_port)",
-                    self.worker_count,
-                )
+            env.update(debugger_environment({}, port, getattr(self, "debugger_wait_s", None)))
+        if self.debugger and self.worker_count > 1:
+            log.warning(
+                "worker_count=%d: the service runs ONE worker while the debugger is on "
+                "(debugger_port)",
+                self.worker_count,
+            )
         return ServiceSettings(
             engine=self.engine,
             config=self.serialize(),
@@ -271,23 +285,37 @@ _IGNORED = {
     "primary_key_name",
 }
 
-#: What to do instead of a debugger on the cluster target (SDK and CLI forms).
-NO_CLUSTER_DEBUGGER = (
-    "debug the same model and script locally, where the debugger works: "
-    "LocalWebservice.deploy_configuration(debugger_port=5678) (or with docker=True), or "
-    "`dockyard model deploy ... --debugger`; then deploy to the cluster without it "
-    "(docs/debugging.md)"
-)
+
+def debugger_environment(
+    env: dict[str, str], port: int | None, wait_s: float | None = None
+) -> dict[str, str]:
+    """``env`` with the server variables of the debugger on ``port`` (127.0.0.1) waiting
+    ``wait_s`` seconds (default 30) for an IDE."""
+    if port is None or not 1 <= int(port) <= 65535:
+        raise DockyardValidationError(
+            f"debugger_port={port!r} is not a TCP port",
+            hint="give a port from 1 to 65535, e.g. 5678 (debugpy's usual port)",
+        )
+    wait = contract.DEBUGGER_DEFAULT_WAIT_S if wait_s is None else float(wait_s)
+    if wait < 0:
+        raise DockyardValidationError(
+            f"debugger_wait_s={wait_s!r} is negative", hint="give seconds, 0 or more, e.g. 30"
+        )
+    return {
+        **env,
+        contract.DEBUGPY_LISTEN_ENV: f"127.0.0.1:{int(port)}",
+        contract.DEBUGPY_WAIT_ENV: f"{wait:g}",
+    }
 
 
 def build_config(cls: type[DeploymentConfig], **kwargs: Any) -> DeploymentConfig:
     """Make a config from Azure-style keyword arguments: None means "the default"."""
-    if "debugger_port" not in cls.model_fields and kwargs.get("debugger_port") is not None:
-        raise DockyardValidationError(
-            f"{cls.__name__} has no debugger: a cluster's replicas are processes that Ray "
-            "starts, restarts and moves between nodes, so an IDE has no one process to attach to",
-            hint=NO_CLUSTER_DEBUGGER,
-        )
+    if "debugger_port" not in cls.model_fields:
+        # the cluster configuration keeps the debugger as the server variables it stands for
+        port, wait = kwargs.pop("debugger_port", None), kwargs.pop("debugger_wait_s", None)
+        if port is not None:
+            env = dict(kwargs.get("environment_variables") or {})
+            kwargs["environment_variables"] = debugger_environment(env, port, wait)
     values = {}
     for key, value in kwargs.items():
         if key in _IGNORED and key not in cls.model_fields:

@@ -40,11 +40,24 @@ def test_bad_values_are_refused_naming_the_setting() -> None:
     assert "debugger_port" in caught.value.message
 
 
-def test_the_cluster_target_refuses_the_debugger_saying_why_and_what_instead() -> None:
+def test_the_cluster_configuration_keeps_the_debugger_as_server_variables() -> None:
+    config = AksWebservice.deploy_configuration(debugger_port=5690, debugger_wait_s=4)
+    assert config.debugger == 5690
+    settings = config.to_settings()
+    assert settings.server_env["DOCKYARD_DEBUGPY_LISTEN"] == "127.0.0.1:5690"
+    assert settings.server_env["DOCKYARD_DEBUGPY_WAIT_S"] == "4"
+    assert AksWebservice.deploy_configuration().debugger is None
     with pytest.raises(ValidationError) as caught:
-        AksWebservice.deploy_configuration(debugger_port=5678)
-    assert "has no debugger" in caught.value.message
-    assert "LocalWebservice.deploy_configuration(debugger_port=5678)" in str(caught.value.hint)
+        AksWebservice.deploy_configuration(debugger_port=0)
+    assert "debugger_port=0 is not a TCP port" in caught.value.message
+
+
+def test_with_debugger_turns_it_on_for_every_target() -> None:
+    local = LocalWebservice.deploy_configuration(port=8890).with_debugger(5678, 3)
+    assert (local.port, local.debugger_port, local.debugger_wait_s) == (8890, 5678, 3)  # type: ignore[attr-defined]
+    cluster = AksWebservice.deploy_configuration(num_replicas=1).with_debugger(5679)
+    assert cluster.debugger == 5679
+    assert cluster.to_settings().server_env["DOCKYARD_DEBUGPY_WAIT_S"] == "30"
 
 
 def test_v1_deployment_config_file_keys(tmp_path: Path) -> None:
