@@ -1,4 +1,5 @@
-"""``dockyard service ...``: list, show, logs, run, reload, update, start, stop, delete, keys."""
+"""``dockyard service ...``: list, show, logs, run, reload, update, start, stop, delete, keys;
+shell, exec, commit, metrics, debug-config, replicas and capacity live in modules of their own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.cli import service_capacity, service_debug
+from dockyard.cli import service_capacity, service_container, service_debug, service_metrics
 from dockyard.cli.advice import cli_advice
 from dockyard.cli.common import (
     DEFAULT_WAIT_SECONDS,
@@ -37,6 +38,11 @@ app.command("replicas")(service_capacity.replicas)
 app.command("capacity")(service_capacity.capacity)
 # the debugger's launch.json entry lives in its own module too
 app.command("debug-config")(service_debug.debug_config)
+# working inside a service (the seed's docker exec / commit), and its numbers
+app.command("shell")(service_container.shell)
+app.command("exec")(service_container.exec_)
+app.command("commit")(service_container.commit)
+app.command("metrics")(service_metrics.metrics)
 
 
 def _serialize(service: Any) -> dict[str, Any]:
