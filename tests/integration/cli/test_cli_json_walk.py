@@ -29,7 +29,16 @@ pytestmark = pytest.mark.slow
 
 #: Not a command that reports a result: it *is* the scoring server (its own flags, runs until
 #: stopped); docs/cli.md says so.
-NOT_WALKED = {("serve",)}
+NOT_WALKED = {
+    ("serve",),
+    ("ui",),  # a web server; tests/browser drives it
+    ("service", "shell"),  # interactive; tests/integration/containers (a real terminal)
+    (
+        "service",
+        "exec",
+    ),  # prints the command's own output; tests/integration/cli/test_cli_service_tools.py
+    ("service", "debug-config"),  # prints launch.json, always JSON; tests/integration/debugger
+}
 #: Walked elsewhere, against the engine they need (the --output option is checked here).
 WALKED_ELSEWHERE = {
     # tests/integration/ray/test_compute_cli.py::test_the_compute_commands_walk (a real Ray)
@@ -39,6 +48,12 @@ WALKED_ELSEWHERE = {
     ("compute", "show"),
     ("compute", "default"),
     ("compute", "delete"),
+    # tests/integration/containers/test_container_tools.py (a real Docker engine)
+    ("image", "run"),
+    ("image", "deploy"),
+    ("service", "commit"),
+    # tests/integration/cli/test_cli_service_tools.py and tests/integration/metrics
+    ("service", "metrics"),
 }
 
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
