@@ -191,6 +191,7 @@ def _rules() -> list[Rule]:
         (r"service\.wait_for_deployment\(\) says why", lit(f"{w['show']} says why")),
         (r"service\.wait_for_deployment\([^)]*\)", lit(w["show"])),
         (r"dockyard\.diagnose\(ws, '([\w-]+)'\)", lambda m: f"`dockyard diagnose {m.group(1)}`"),
+        (r"pass window_s=(\d+)", lambda m: f"pass --window {m.group(1)}"),
         (r"deploy with a larger scoring_timeout_ms \(service\.update\(deployment_config=\.\.\.\)\)",
          lambda m: "deploy again with a larger scoringTimeoutMs in the --dc file (`dockyard "
          f"model deploy --name {_ctx('service', 'NAME')} ... --dc deploymentconfig.json --overwrite`)"),

@@ -25,9 +25,7 @@ def metrics(
     """Request rates, status classes, latency and run() percentiles and requests in flight
     over the last minute (--window), from the service's own /metrics. --output json prints the
     keys of dockyard.webservice.metrics.get_service_metrics."""
-    from dockyard.webservice.metrics import (
-        get_service_metrics,
-    )  # lazy: `dockyard --help` stays fast
+    from dockyard.webservice import get_service_metrics  # lazy: `dockyard --help` stays fast
 
     data = get_service_metrics(load_service(workspace, name), window_s=window)
     if output == Output.json:

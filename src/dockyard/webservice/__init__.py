@@ -40,6 +40,7 @@ from dockyard.webservice.container_tools import (
     stop_image,
 )
 from dockyard.webservice.local import LocalWebservice
+from dockyard.webservice.metrics import get_service_metrics, get_service_metrics_history
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
@@ -77,6 +78,8 @@ __all__ = [
     "config_from_file",
     "exec_in_service",
     "follow_image",
+    "get_service_metrics",
+    "get_service_metrics_history",
     "launch_config",
     "measure_capacity",
     "open_shell",

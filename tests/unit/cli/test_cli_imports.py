@@ -16,11 +16,12 @@ import dockyard
 CLI = Path(dockyard.__file__).parent / "cli"
 #: The modules the CLI may import from: the package (its lazy exports) and the public modules
 #: whose names the package does not re-export (errors, the default workspace's name, the
-#: deployment-config file reader, the scoring server's entry point).
+#: deployment-config file reader, the scoring server's entry point, the dashboard's server).
 PUBLIC_MODULES = (
     "dockyard",
     "dockyard.errors",
     "dockyard.server",
+    "dockyard.ui",
     "dockyard.webservice",
     "dockyard.workspace",
 )
