@@ -46,8 +46,11 @@ def test_a_healthy_service_its_live_log_and_the_test_form(
     assert service.run({"data": {"city": "Busan", "days": 1}}) == {
         "city": "Busan", "forecast": ["sunny"]}  # fmt: skip
     wait_text(browser, "#log", "forecasting for Busan", timeout=15)
-    at_end = "const l = document.getElementById('log'); return l.scrollTop + l.clientHeight >= l.scrollHeight - 4"
-    assert browser.execute_script(at_end), "the log does not show its newest lines"
+    at_end = "const l = document.getElementById('log'); return [l.scrollTop, l.clientHeight, l.scrollHeight]"
+    top, height, full = browser.execute_script(at_end)
+    assert top + height >= full - 4, (
+        f"the log does not show its newest lines: {top}, {height}, {full}"
+    )
 
     # the test form: the swagger's sample input, sent, and the prediction shown
     assert '"city": "Seoul"' in wait_value(browser, "#score-input", "Seoul")

@@ -231,6 +231,12 @@ function logHtml(lines) {
   return html;
 }
 
+function toEnd(pre) {
+  // and again after the next frame, once what was added is laid out
+  pre.scrollTop = pre.scrollHeight;
+  requestAnimationFrame(() => { pre.scrollTop = pre.scrollHeight; });
+}
+
 function followLog(name, pre, status) {
   const source = new EventSource(`/api/services/${encodeURIComponent(name)}/logs`);
   cleanups.push(() => source.close());
@@ -244,7 +250,7 @@ function followLog(name, pre, status) {
     total += lines;
     while (total > 20000 && pre.childElementCount > 1) { total -= Number(pre.firstElementChild.dataset.lines); pre.firstElementChild.remove(); }
     if (atBottom || pre.dataset.loaded !== "1") {
-      if (pre.isConnected) pre.scrollTop = pre.scrollHeight;
+      if (pre.isConnected) toEnd(pre);
       else pre.dataset.stick = "1";  // scrolled to the end once the page is drawn (route())
     }
   };
@@ -425,7 +431,7 @@ async function route() {
     if (route.current !== token) return;
     fill(main, el("h1", {}, "Could not load this page"), failure(error));
   }
-  main.querySelectorAll("pre[data-stick]").forEach((pre) => { pre.scrollTop = pre.scrollHeight; delete pre.dataset.stick; });
+  main.querySelectorAll("pre[data-stick]").forEach((pre) => { toEnd(pre); delete pre.dataset.stick; });
   main.dataset.ready = hash;
   performance.mark("dockyard:drawn");  // benchmarks/ui reads it
   const log = main.querySelector("#log");
