@@ -58,8 +58,9 @@ def announcement(settings: ServiceSettings) -> str | None:
     if not port:
         return None
     wait = settings.server_env.get(contract.DEBUGPY_WAIT_ENV) or "30"
+    waits = "does not wait for an IDE" if wait == "0" else f"waits up to {wait} s for an IDE"
     return (
-        f"debugger: debugpy listens on 127.0.0.1:{port} and waits up to {wait} s for an IDE; "
+        f"debugger: debugpy listens on 127.0.0.1:{port} and {waits}; "
         "one worker (not for production; `dockyard service debug-config NAME` or "
         "service.get_debug_config() gives the launch.json entry)"
     )
