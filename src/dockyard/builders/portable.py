@@ -11,6 +11,8 @@ time instead of failing on every replica.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +24,7 @@ from dockyard.builders import runtime
 from dockyard.builders.conda import InstallPlan
 from dockyard.builders.uvtool import find_uv, read_pip_settings, uv_source_options
 from dockyard.errors import EnvironmentBuildError
+from dockyard.store.layout import dockyard_home
 
 #: Distributions that are never shipped as pins: the server runtime travels as its own wheel,
 #: and packaging tools belong to the host.
@@ -56,10 +59,20 @@ def frozen_requirements(python: Path | str) -> list[str]:
 
 def check_compatible(pins: list[str], host: list[str], python_version: str, what: str) -> None:
     """Resolve ``pins`` together with ``host`` (``["ray[serve]==2.60.0"]``); raise an
-    :class:`EnvironmentBuildError` naming the conflict when they cannot be installed together."""
+    :class:`EnvironmentBuildError` naming the conflict when they cannot be installed together.
+
+    A set that resolved once is remembered (``$DOCKYARD_HOME/cache/compatible/<hash>``, keyed by
+    the pins, the host's packages, the Python version and the package indexes), so an update or
+    a redeploy of the same environment does not resolve it again."""
     if not pins:
         return
     args, env, _notes = uv_source_options(InstallPlan(python=None), read_pip_settings())
+    key = hashlib.sha256(
+        json.dumps([sorted(pins), host, python_version, args, sorted(env.items())]).encode()
+    ).hexdigest()[:32]
+    known = dockyard_home() / "cache" / "compatible" / key
+    if known.is_file():  # these pins were resolved beside the same host packages before
+        return
     with tempfile.TemporaryDirectory(prefix="dockyard-compat-") as tmp:
         requirements = Path(tmp) / "requirements.txt"
         requirements.write_text("\n".join([*pins, *host]) + "\n")
@@ -72,6 +85,8 @@ def check_compatible(pins: list[str], host: list[str], python_version: str, what
             env={**os.environ, **env, "NO_COLOR": "1"},
         )  # fmt: skip
     if proc.returncode == 0:
+        known.parent.mkdir(parents=True, exist_ok=True)
+        known.write_text("\n".join([*pins, *host]) + "\n")
         return
     explanation = proc.stderr.strip() or proc.stdout.strip()
     raise EnvironmentBuildError(
