@@ -47,8 +47,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def allowed_hosts(host: str, port: int) -> frozenset[str]:
-    """The ``Host`` values a request may carry: the address listened on and loopback names."""
+#: Addresses that listen on every interface: the machine's names are not known in advance.
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
+    """The ``Host`` values a request may carry: the address listened on and loopback names
+    (None for a wildcard address: any host, the token and the origin rule still apply)."""
+    if host in WILDCARDS:
+        return None
     names = {host, "127.0.0.1", "localhost", "[::1]"}
     if ":" in host and not host.startswith("["):
         names.add(f"[{host}]")
@@ -62,7 +69,6 @@ class AccessGuard:
         self.app = app
         self.token = token
         self.hosts = allowed_hosts(host, port)
-        self.origins = frozenset(f"http://{h}" for h in self.hosts)
         self.cookie = f"dockyard_ui_{port}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,12 +77,12 @@ class AccessGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
-        if host not in self.hosts:
+        if self.hosts is not None and host not in self.hosts:
             await _refuse(send, 403, f"Host {host!r} is not this dashboard's address; open "
                           f"http://{sorted(self.hosts)[0]}/ as `dockyard ui` printed it.\n")  # fmt: skip
             return
         origin = headers.get("origin")
-        if origin is not None and origin not in self.origins:
+        if origin is not None and origin != f"http://{host}":  # only its own pages
             await _refuse(send, 403, f"Requests from origin {origin!r} are refused: the "
                           "dashboard answers only its own pages.\n")  # fmt: skip
             return

@@ -11,7 +11,7 @@ import uvicorn
 
 from dockyard import Workspace
 from dockyard.errors import UserError
-from dockyard.ui.access import new_token
+from dockyard.ui.access import WILDCARDS, new_token
 from dockyard.ui.app import create_app
 
 DEFAULT_PORT = 8765
@@ -35,6 +35,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def url_of(host: str, port: int, token: str) -> str:
+    """The URL to open (on this machine: a wildcard address is reached at 127.0.0.1)."""
+    host = "127.0.0.1" if host in WILDCARDS else host
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/?token={token}"
 
