@@ -9,8 +9,8 @@
 * ``log_stream.py``: a service's log followed as server-sent events;
 * ``routes.py`` and ``app.py``: the Starlette application (every SDK call runs in a thread, so a
   slow call never blocks the server); ``server.py``: uvicorn on 127.0.0.1 and the printed URL;
-* ``static/``: the page, its script and style (shipped in the package: nothing is loaded from
-  the internet).
+* ``static/``: the page, its scripts (``dom.js``, ``service.js``, ``app.js``) and its style,
+  shipped in the package: nothing is loaded from the internet.
 """
 
 from __future__ import annotations
