@@ -52,6 +52,10 @@ class Dap:
         assert response["success"], response
         return response
 
+    def response(self, seq: int, timeout: float = 60.0) -> Message:
+        """The response to request ``seq`` (whether it succeeded or not)."""
+        return self.wait(lambda m: m["type"] == "response" and m["request_seq"] == seq, timeout)
+
     def event(self, name: str, timeout: float = 60.0) -> Message:
         return self.wait(lambda m: m["type"] == "event" and m["event"] == name, timeout)
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.integration.debugger.dap_client import Dap as DapClient
 
 from .conftest import Server, free_port
-from .dap import DapClient
 
 pytest.importorskip("debugpy")
 
@@ -82,9 +82,9 @@ def test_debug_port_dials_out_to_the_ide_and_stops_at_a_breakpoint_in_init(
 ) -> None:  # type: ignore[no-untyped-def]
     ide = DapClient(adapter)
     try:
-        ide.request("initialize", adapterID="debugpy", clientID="vscode")
+        ide.send("initialize", adapterID="debugpy", clientID="vscode")
         debug_port = free_port()
-        ide.request("attach", listen={"host": "127.0.0.1", "port": debug_port})
+        ide.send("attach", listen={"host": "127.0.0.1", "port": debug_port})
         ide.event("debugpyWaitingForServer")
         server = start_server(SCRIPT, env={"AZUREML_DEBUG_PORT": str(debug_port)}, wait=False)
         script = os.path.realpath(server.root / "score.py")
@@ -100,19 +100,19 @@ def test_debug_port_dials_out_to_the_ide_and_stops_at_a_breakpoint_in_init(
         ]
         assert server.get("/health/ready").status_code == 503  # waiting for the IDE, before init()
 
-        seq = ide.request(
+        seq = ide.send(
             "setBreakpoints", source={"path": script}, breakpoints=[{"line": BREAKPOINT_LINE}]
         )
         ide.response(seq)
-        ide.request("configurationDone")
+        ide.send("configurationDone")
         stopped = ide.event("stopped")
         assert stopped["body"]["reason"] == "breakpoint"
-        seq = ide.request("stackTrace", threadId=stopped["body"]["threadId"])
+        seq = ide.send("stackTrace", threadId=stopped["body"]["threadId"])
         frame = ide.response(seq)["body"]["stackFrames"][0]
         assert (frame["name"], frame["line"]) == ("init", BREAKPOINT_LINE)
         assert os.path.realpath(frame["source"]["path"]) == script
         # (while stopped, debugpy suspends every thread, the HTTP one too, as in any IDE session)
-        ide.request("continue", threadId=stopped["body"]["threadId"])
+        ide.send("continue", threadId=stopped["body"]["threadId"])
         _wait_ready(server)
         assert server.post("/score", content="x").json()["ready"] == "init done"
     finally:
@@ -160,10 +160,10 @@ def test_listen_mode_starts_serving_when_no_debugger_attaches(start_server) -> N
 
     ide = DapClient(port)  # attaching later still works, and the server keeps serving
     try:
-        ide.request("initialize", adapterID="debugpy", clientID="vscode")
-        ide.request("attach", connect=config["connect"], pathMappings=config["pathMappings"])
+        ide.send("initialize", adapterID="debugpy", clientID="vscode")
+        ide.send("attach", connect=config["connect"], pathMappings=config["pathMappings"])
         ide.event("initialized")
-        ide.response(ide.request("configurationDone"))
+        ide.response(ide.send("configurationDone"))
         assert server.post("/score", content="x").json()["ready"] == "init done"
     finally:
         ide.close()
@@ -180,12 +180,12 @@ def test_listen_mode_the_ide_attaches_and_the_server_starts_at_once(start_server
     server.wait_log(f"debugpy is listening on 127.0.0.1:{port}", timeout=30)
     ide = DapClient(port)
     try:
-        ide.request("initialize", adapterID="debugpy", clientID="vscode")
+        ide.send("initialize", adapterID="debugpy", clientID="vscode")
         # what VS Code sends for the logged configuration
         config = _launch_config(server.wait_log('"pathMappings"'), "connect")
-        ide.request("attach", connect=config["connect"], pathMappings=config["pathMappings"])
+        ide.send("attach", connect=config["connect"], pathMappings=config["pathMappings"])
         ide.event("initialized")
-        ide.response(ide.request("configurationDone"))
+        ide.response(ide.send("configurationDone"))
         started = time.monotonic()
         _wait_ready(server, timeout=60)
         assert time.monotonic() - started < 60  # well before the 120 s wait
