@@ -96,6 +96,19 @@ def images(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+def error_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines that are an error (shown in red)."""
+    return [i for i, line in enumerate(lines) if _ERROR_LINE.search(line)]
+
+
+def failing_line(lines: list[str], errors: list[int]) -> int | None:
+    """The line of a failed build to mark: the last ``Step N/M`` before the first error, or
+    the first error when the build failed before the engine's steps (resolving packages)."""
+    end = errors[0] if errors else len(lines) - 1
+    step = next((i for i in range(end, -1, -1) if _STEP_LINE.match(lines[i])), None)
+    return step if step is not None else (errors[0] if errors else None)
+
+
 def image_log(ws: Workspace, name: str, version: int) -> dict[str, Any]:
     """An image's build log with the error lines and the failing step marked (line indexes)."""
     image = Image(ws, name=name, version=version)
@@ -103,13 +116,10 @@ def image_log(ws: Workspace, name: str, version: int) -> dict[str, Any]:
     path = image.build_log_path
     text = Path(path).read_text(errors="replace") if path and Path(path).exists() else ""
     lines = text.splitlines()
-    errors = [i for i, line in enumerate(lines) if _ERROR_LINE.search(line)]
+    errors = error_lines(lines)
     failing = finding = None
     if state == "Failed" and lines:
-        end = errors[0] if errors else len(lines) - 1
-        failing = next((i for i in range(end, -1, -1) if _STEP_LINE.match(lines[i])), None)
-        if failing is None:  # failed before the engine's steps (resolving the packages)
-            failing = errors[0] if errors else None
+        failing = failing_line(lines, errors)
         failed = dockyard.diagnose(ws, image=image.id).failed
         if failed is not None:
             finding = {"finding": failed.finding, "fix": failed.fix}
