@@ -59,6 +59,7 @@ from dockyard.targets.base import (
     TargetStatus,
 )
 from dockyard.targets.docker_containers import (
+    DEBUGGER_LABEL,
     is_running,
     published_port,
     remove,
@@ -66,12 +67,7 @@ from dockyard.targets.docker_containers import (
     start_holder,
     start_server,
 )
-from dockyard.targets.docker_engine import (
-    DEBUGGER_LABEL,
-    connect,
-    engine_errors,
-    start_debugger_holder,
-)
+from dockyard.targets.docker_engine import connect, engine_errors
 from dockyard.targets.docker_state import (
     STATE_FILE,
     ContainerSpec,
@@ -168,11 +164,7 @@ class DockerTarget:
 
         try:
             with engine_errors(f"starting service {spec.name!r}", missing=refused, refused=refused):
-                holder = (
-                    start_debugger_holder(self.client, spec)
-                    if spec.labels.get(DEBUGGER_LABEL)
-                    else start_holder(self.client, spec)
-                )
+                holder = start_holder(self.client, spec)
                 port = published_port(holder)
                 server = start_server(self.client, spec, holder.name, 1, PORTS[0])
         except DeploymentError:

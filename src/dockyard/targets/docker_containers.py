@@ -33,6 +33,10 @@ from dockyard.targets.keys_file import KEYS_FILE
 KEYS_MOUNT = "/run/dockyard-keys"
 #: How many free ports a holder tries when another program takes the chosen one first.
 HOLDER_PORT_ATTEMPTS = 5
+#: The label that records the debugger's port on 127.0.0.1 of a container service: its holder
+#: publishes it to the port debugpy listens on in the server containers (only a namespace's
+#: first container can publish ports, and the servers join the holder's).
+DEBUGGER_LABEL = "dockyard.debugger-port"
 
 
 def start_holder(client: Any, spec: ContainerSpec) -> Any:
@@ -53,11 +57,16 @@ def start_holder(client: Any, spec: ContainerSpec) -> Any:
 
 
 def _run_holder(client: Any, spec: ContainerSpec, port: int) -> Any:
+    ports = {f"{PORTS[0]}/tcp": ("127.0.0.1", port)}
+    if spec.labels.get(DEBUGGER_LABEL):  # the debugger's port too, on 127.0.0.1 only
+        ports[f"{contract.DEBUGGER_CONTAINER_PORT}/tcp"] = (
+            "127.0.0.1", int(spec.labels[DEBUGGER_LABEL]),
+        )  # fmt: skip
     return client.containers.run(
         spec.image,
         ["python", "-c", "import signal; signal.pause()"],
         name=holder_name(spec), detach=True, user="dockyard",
-        ports={f"{PORTS[0]}/tcp": ("127.0.0.1", port)},
+        ports=ports,
         labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "holder"},
         restart_policy={"Name": "unless-stopped"},
         mem_limit=64 * 1024**2, healthcheck={"test": ["NONE"]},

@@ -34,9 +34,6 @@ from dockyard.errors import (
     NotFoundError,
     ValidationError,
 )
-from dockyard.server import contract
-from dockyard.targets._docker_parts import free_port
-from dockyard.targets.docker_state import ContainerSpec, holder_name
 
 #: The port the scoring server listens on inside every dockyard image.
 CONTAINER_PORT = 5001
@@ -329,31 +326,3 @@ def _port_from_attrs(attrs: dict[str, Any], container_port: int) -> int | None:
     if not bindings:
         return None
     return int(bindings[0]["HostPort"])
-
-
-#: The label that records the debugger's port on 127.0.0.1 of a container service (its holder
-#: publishes it to the port debugpy listens on in the server containers).
-DEBUGGER_LABEL = "dockyard.debugger-port"
-#: Where debugpy listens in a container (``DOCKYARD_DEBUGPY_LISTEN=0.0.0.0:5678``).
-DEBUGGER_CONTAINER_PORT = contract.DEBUGGER_CONTAINER_PORT
-
-
-def start_debugger_holder(client: Any, spec: ContainerSpec) -> Any:
-    """The holder of a container service with the debugger: as
-    :func:`dockyard.targets.docker_containers.start_holder`'s, and it also publishes
-    ``127.0.0.1:<the debugger port>`` to :data:`DEBUGGER_CONTAINER_PORT` (only a namespace's
-    first container can publish ports, and the servers join the holder's). Docker's errors are
-    raised as they are, for the caller's :func:`engine_errors`."""
-    port = spec.host_port or free_port()
-    return client.containers.run(
-        spec.image,
-        ["python", "-c", "import signal; signal.pause()"],
-        name=holder_name(spec), detach=True, user="dockyard",
-        ports={
-            f"{CONTAINER_PORT}/tcp": ("127.0.0.1", port),
-            f"{DEBUGGER_CONTAINER_PORT}/tcp": ("127.0.0.1", int(spec.labels[DEBUGGER_LABEL])),
-        },
-        labels={**spec.labels, "dockyard.service": f"{spec.scope}/{spec.name}", "dockyard.role": "holder"},
-        restart_policy={"Name": "unless-stopped"},
-        mem_limit=64 * 1024**2, healthcheck={"test": ["NONE"]},
-    )  # fmt: skip
