@@ -17,8 +17,10 @@ section of benchmarks/README.md and, raw, to benchmarks/server/results-raw/.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -45,6 +47,20 @@ from tests.compat.servers import Server, start_server
 
 START, END = "<!-- metrics-overhead:start -->", "<!-- metrics-overhead:end -->"
 VARIANTS = ("off", "on")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of ``pid`` and its live descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+    return total / TICKS
 
 
 def start(variant: str, workload: str, workers: int, work: Path, model_dir: Path) -> Server:
@@ -87,52 +103,59 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="dockyard-metrics-bench-"))
     model_dir = train_iris(work / "azureml-models" / "iris" / "1")
     cells: dict[str, Cell] = {}
+    cpu: dict[str, list[float]] = {}  # server CPU microseconds per request, per round
     scrapes = {"ok": 0, "failed": 0}
     load_before = loadavg()
     began = time.monotonic()
-    flip = False
     for rnd in range(args.rounds):
-        for workload in args.workloads:
+        for index, (workload, workers) in enumerate(
+            (w, n) for w in args.workloads for n in args.workers
+        ):
             body = WORKLOADS[workload][1]
-            for workers in args.workers:
-                flip = not flip
-                for variant in VARIANTS if flip else tuple(reversed(VARIANTS)):
-                    server = start(variant, workload, workers, work, model_dir)
-                    try:
-                        wait_first_score(server, body)
-                        wait_all_workers(server, body)
-                        status, _ = sample(server, body)
-                        assert status == 200, f"{variant}: /score answered {status}"
-                        wrk(server, body, 8, args.warmup)
-                        scraper = None
-                        if variant == "on" and args.scrape_s > 0:
-                            scraper = Scraper(server.base_url + "/metrics", args.scrape_s)
-                            scraper.start()
-                        for conns in args.connections:
-                            key = f"{workload}/{variant}/{workers}w/c{conns}"
-                            cell = cells.setdefault(key, Cell())
-                            result = wrk(server, body, conns, args.duration)
-                            errors = sum(result[k] for k in ("connect", "read", "write", "timeout"))
-                            if result["non2xx"] or errors or result["status"]:
-                                cell.invalid.append(
-                                    f"round {rnd + 1}: {result['non2xx']} non-2xx, {errors} errors"
-                                )
-                            cell.rps.append(result["rps"])
-                            cell.p50_ms.append(result["p50_us"] / 1000)
-                            cell.p99_ms.append(result["p99_us"] / 1000)
-                            print(
-                                f"r{rnd + 1} {key:24s} {result['rps']:9.0f} req/s  "
-                                f"p50 {result['p50_us'] / 1000:6.2f} ms  "
-                                f"p99 {result['p99_us'] / 1000:6.2f} ms",
-                                flush=True,
+            # each pair alternates which variant goes first, round after round
+            flip = (rnd + index) % 2 == 0
+            for variant in VARIANTS if flip else tuple(reversed(VARIANTS)):
+                server = start(variant, workload, workers, work, model_dir)
+                try:
+                    wait_first_score(server, body)
+                    wait_all_workers(server, body)
+                    status, _ = sample(server, body)
+                    assert status == 200, f"{variant}: /score answered {status}"
+                    wrk(server, body, 8, args.warmup)
+                    scraper = None
+                    if variant == "on" and args.scrape_s > 0:
+                        scraper = Scraper(server.base_url + "/metrics", args.scrape_s)
+                        scraper.start()
+                    for conns in args.connections:
+                        key = f"{workload}/{variant}/{workers}w/c{conns}"
+                        cell = cells.setdefault(key, Cell())
+                        before = cpu_seconds(server.proc.pid)
+                        result = wrk(server, body, conns, args.duration)
+                        used = cpu_seconds(server.proc.pid) - before
+                        per_request = used / max(1, result["requests"]) * 1e6
+                        cpu.setdefault(key, []).append(per_request)
+                        errors = sum(result[k] for k in ("connect", "read", "write", "timeout"))
+                        if result["non2xx"] or errors or result["status"]:
+                            cell.invalid.append(
+                                f"round {rnd + 1}: {result['non2xx']} non-2xx, {errors} errors"
                             )
-                        if scraper is not None:
-                            scraper.done.set()
-                            scraper.join()
-                            scrapes["ok"] += scraper.scrapes
-                            scrapes["failed"] += scraper.failed
-                    finally:
-                        server.stop()
+                        cell.rps.append(result["rps"])
+                        cell.p50_ms.append(result["p50_us"] / 1000)
+                        cell.p99_ms.append(result["p99_us"] / 1000)
+                        print(
+                            f"r{rnd + 1} {key:24s} {result['rps']:9.0f} req/s  "
+                            f"p50 {result['p50_us'] / 1000:6.2f} ms  "
+                            f"p99 {result['p99_us'] / 1000:6.2f} ms  "
+                            f"cpu {per_request:6.1f} us/req",
+                            flush=True,
+                        )
+                    if scraper is not None:
+                        scraper.done.set()
+                        scraper.join()
+                        scrapes["ok"] += scraper.scrapes
+                        scrapes["failed"] += scraper.failed
+                finally:
+                    server.stop()
     return {
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -150,6 +173,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "elapsed_s": round(time.monotonic() - began),
         "scrapes": scrapes,
         "cells": {k: c.summary() for k, c in cells.items()},
+        "cpu_us_per_request": cpu,
     }
 
 
@@ -163,8 +187,22 @@ def _paired(on: dict[str, Any], off: dict[str, Any], name: str) -> float:
     return (statistics.median(ratios) - 1) * 100
 
 
+def _spread(values: list[float]) -> float:
+    median = statistics.median(values)
+    return (max(values) - min(values)) / median * 100 if median else 0.0
+
+
+def verdict(change: float, goal: float, spread: float) -> str:
+    """``met`` when the change is inside the goal; ``noise`` when it is beyond the goal but
+    inside the run-to-run spread (the run cannot tell); ``not met`` beyond both."""
+    if change <= goal:
+        return "met"
+    return f"noise ({spread:.0f} %)" if change <= spread else "**not met**"
+
+
 def render(results: dict[str, Any], note: str) -> str:
     s, mach, cells = results["settings"], results["machine"], results["cells"]
+    cpu = results.get("cpu_us_per_request", {})
     lines = [
         START,
         "## Metrics overhead",
@@ -173,9 +211,12 @@ def render(results: dict[str, Any], note: str) -> str:
         f"`GET /metrics` scraped every {s['scrape_s']:g} s during the timing, the history ring "
         "sampled every 10 s) and off (`DOCKYARD_METRICS=0`), the two variants of a cell run "
         "back to back in alternating order, rounds interleaved, `wrk` POSTing to `/score` on "
-        "127.0.0.1 as in the section above. Change = on vs off (median of the rounds; `paired`: "
-        "median of each round's on/off ratio); spread = the larger of the two variants' "
-        "(max - min) / median over the rounds: a change inside it is noise.",
+        "127.0.0.1 as in the section above. Each figure is the median of the rounds; a change is "
+        "on vs off, and `paired` is the median of each round's own on/off ratio (the two ran "
+        "seconds apart, so it cancels slow drift of the machine). `spread` is the larger of the "
+        "two variants' (max - min) / median over the rounds. `server CPU` is the CPU time "
+        "(user + system, from /proc) the server's processes used per request during the cell: "
+        "the cost itself, much less sensitive to other load than req/s and p99.",
         "",
         f"Run {results['when']}: {s['rounds']} rounds x {s['duration_s']} s per cell after a "
         f"{s['warmup_s']} s warm-up, {results['elapsed_s']} s in all; "
@@ -187,50 +228,58 @@ def render(results: dict[str, Any], note: str) -> str:
         f"{mach['uvicorn']}, httptools {mach['httptools']}, uvloop {mach['uvloop']}, "
         f"scikit-learn {mach['scikit-learn']}, numpy {mach['numpy']}, {mach['wrk']}.",
         "",
-        "| workload | workers | conns | off req/s | on req/s | req/s change (paired) | req/s "
-        "spread | off p99 ms | on p99 ms | p99 change (paired) | p99 spread | goal |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| workload | workers | conns | req/s off / on | req/s change (paired) | spread | "
+        "p99 ms off / on | p99 change (paired) | spread | server CPU us/req off / on | "
+        "CPU change (paired) | spread | goal: req/s, p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for workload in s["workloads"]:
         for workers in s["workers"]:
             for conns in s["connections"]:
-                off = cells.get(f"{workload}/off/{workers}w/c{conns}")
-                on = cells.get(f"{workload}/on/{workers}w/c{conns}")
+                key_off, key_on = (f"{workload}/{v}/{workers}w/c{conns}" for v in VARIANTS)
+                off, on = cells.get(key_off), cells.get(key_on)
                 row = [workload, str(workers), str(conns)]
                 if not off or not on or not off["valid"] or not on["valid"]:
                     why = "; ".join(c["why"] for c in (off, on) if c and not c["valid"])
-                    lines.append("| " + " | ".join(row + [f"invalid: {why}"] + ["-"] * 8) + " |")
+                    lines.append("| " + " | ".join(row + [f"invalid: {why}"] + ["-"] * 9) + " |")
                     continue
-                rps_change, p99_change = (
-                    _pct(on["rps"], off["rps"]),
-                    _pct(on["p99_ms"], off["p99_ms"]),
-                )
+                rps_change = _pct(on["rps"], off["rps"])
+                p99_change = _pct(on["p99_ms"], off["p99_ms"])
                 rps_spread = max(on["rps_spread_pct"], off["rps_spread_pct"])
                 p99_spread = max(on["p99_ms_spread_pct"], off["p99_ms_spread_pct"])
+                cpu_off, cpu_on = cpu.get(key_off, []), cpu.get(key_on, [])
+                cpu_cells = ["-", "-", "-"]
+                if cpu_off and cpu_on:
+                    paired = [a / b for a, b in zip(cpu_on, cpu_off, strict=False)]
+                    cpu_cells = [
+                        f"{statistics.median(cpu_off):.0f} / {statistics.median(cpu_on):.0f}",
+                        f"{_pct(statistics.median(cpu_on), statistics.median(cpu_off)):+.1f} % "
+                        f"({(statistics.median(paired) - 1) * 100:+.1f} %)",
+                        f"{max(_spread(cpu_off), _spread(cpu_on)):.0f} %",
+                    ]
                 goal = "-"
                 if workload == "model":
-                    within = (rps_change >= -3 or -rps_change <= rps_spread) and (
-                        p99_change <= 5 or p99_change <= p99_spread
+                    goal = (
+                        f"{verdict(-rps_change, 3, rps_spread)}, "
+                        f"{verdict(p99_change, 5, p99_spread)}"
                     )
-                    goal = "met" if within else "**not met**"
                 row += [
-                    f"{off['rps']:,.0f}",
-                    f"{on['rps']:,.0f}",
+                    f"{off['rps']:,.0f} / {on['rps']:,.0f}",
                     f"{rps_change:+.1f} % ({_paired(on, off, 'rps'):+.1f} %)",
-                    f"{rps_spread:.1f} %",
-                    f"{off['p99_ms']:.2f}",
-                    f"{on['p99_ms']:.2f}",
+                    f"{rps_spread:.0f} %",
+                    f"{off['p99_ms']:.2f} / {on['p99_ms']:.2f}",
                     f"{p99_change:+.1f} % ({_paired(on, off, 'p99_ms'):+.1f} %)",
-                    f"{p99_spread:.1f} %",
+                    f"{p99_spread:.0f} %",
+                    *cpu_cells,
                     goal,
                 ]
                 lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        "Goal (issue 13): on `model`, req/s within 3 % and p99 within 5 % of metrics off (a "
-        "change inside the run-to-run spread counts as within). `echo` is reported for the "
-        "worst case: its run() costs nearly nothing, so the per-request work of metrics is the "
-        "largest share there.",
+        "Goal (issue 13): on `model`, req/s within 3 % and p99 within 5 % of metrics off; "
+        "`noise` means the change is beyond the goal but inside the run-to-run spread, so this "
+        "run cannot tell. `echo` is reported for the worst case: its run() costs nearly "
+        "nothing, so the per-request work of metrics is the largest share there.",
         "",
         END,
     ]
