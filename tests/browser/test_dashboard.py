@@ -6,6 +6,9 @@ scrolling."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -145,3 +148,43 @@ def test_reload_diagnose_and_delete_with_confirmation(
     browser.find_element(By.ID, "delete-yes").click()
     wait_text(browser, "main", "No service yet")
     assert "tidy" not in ws.webservices
+
+
+def test_the_bundled_sample_scored_from_the_test_form(
+    ws: Workspace,
+    tmp_path: Path,
+    services: list[str],
+    dashboard: Dashboard,
+    browser: Any,
+    screenshots_dir: Path,
+) -> None:
+    """samples/diabetes (its run() has no schema, so the form starts from ``{}``): the seed's
+    test_sample typed into the form gives the same two predictions as ``service.run``."""
+    from selenium.webdriver.common.by import By  # the browser tests only
+
+    sample = Path(__file__).resolve().parents[2] / "samples" / "diabetes"
+    spec = importlib.util.spec_from_file_location("diabetes_train", sample / "train.py")
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    model = Model.register(ws, model_path=str(train.train(tmp_path / "outputs")),
+                           model_name="diabetes", tags={"sample": "true"})  # fmt: skip
+    src = tmp_path / "diabetes"
+    shutil.copytree(sample, src, ignore=shutil.ignore_patterns("outputs", "__pycache__"))
+    service = deploy(ws, model, src, "diabetes-demo", (src / "score.py").read_text(), services)
+    test_sample = json.dumps(
+        {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
+    )
+    expected = service.run(test_sample)
+
+    browser.get(dashboard.url)
+    open_page(browser, dashboard.base, "#/services/diabetes-demo")
+    wait_text(browser, "#state", "Healthy")
+    assert wait_value(browser, "#score-input", "{}") == "{}"  # no @input_schema: no sample
+    form = browser.find_element(By.ID, "score-input")
+    form.clear()
+    form.send_keys(test_sample)
+    browser.find_element(By.ID, "score-send").click()
+    result = wait_text(browser, "#score-result", "]")
+    assert json.loads(result) == expected and len(expected) == 2
+    screenshots(browser, screenshots_dir, "sample-scored")
