@@ -89,8 +89,12 @@ def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def browser(chromium_paths: tuple[str, str]) -> Iterator[Any]:
-    from selenium import webdriver  # the browser tests only
-    from selenium.webdriver.chrome.service import Service  # the browser tests only
+    try:
+        from selenium import webdriver  # the browser tests only
+        from selenium.webdriver.chrome.service import Service  # the browser tests only
+    except ImportError as exc:
+        require_engine("selenium", f"{exc}; install the test extra (pip install selenium)")
+        raise
 
     chromium, driver = chromium_paths
     options = webdriver.ChromeOptions()
