@@ -61,6 +61,8 @@ def test_a_healthy_service_its_live_log_and_the_test_form(
     result = wait_text(browser, "#score-result", "sunny")
     assert '"forecast": [' in result and '"Seoul"' in result
     wait_text(browser, "#log", "forecasting for Seoul", timeout=15)
+    # the metrics panel (dockyard.webservice.metrics), refreshed every 5 s
+    wait_text(browser, "#metrics-now", "replicas 1", timeout=15)
 
     # keys only on request
     assert service.get_keys()[0] not in browser.find_element(By.TAG_NAME, "body").text

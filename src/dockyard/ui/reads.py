@@ -6,7 +6,6 @@ Each function is one page's (or one panel's) data and is called in a worker thre
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from datetime import datetime
@@ -18,12 +17,15 @@ import httpx
 import dockyard
 from dockyard import Environment, Image, Model, Webservice, Workspace
 from dockyard.ops import records
+from dockyard.webservice.metrics import get_service_metrics, get_service_metrics_history
 
 #: Lines of a log that are an error (shown in red).
 _ERROR_LINE = re.compile(
     r"(^Traceback \(most recent call last\)|^\S*(Error|Exception)\b.*:|\bERROR\b|^error:|"
     r"\bCRITICAL\b|CrashLoopBackOff)",
 )
+#: How many of a service's latest events its page shows.
+EVENTS_SHOWN = 200
 _STEP_LINE = re.compile(r"^(Step \d+/\d+ : |#\d+ \[)")
 
 
@@ -152,7 +154,7 @@ def service(ws: Workspace, name: str) -> dict[str, Any]:
     data.pop("deploymentConfig", None)
     data["events"] = [
         {"at": _iso(e["at"]), "state": e["state"], "message": e["message"]}
-        for e in records.events(ws, name)
+        for e in records.events(ws, name)[-EVENTS_SHOWN:]
     ]
     return data
 
@@ -188,14 +190,10 @@ def swagger(ws: Workspace, name: str) -> dict[str, Any]:
 
 def metrics(ws: Workspace, name: str, since_s: float) -> dict[str, Any]:
     """The last minute's numbers and the history for the charts, or why there are none."""
-    try:
-        sdk_metrics = importlib.import_module("dockyard.webservice.metrics")
-    except ImportError:
-        return {"available": False, "why": "metrics not available in this dockyard"}
     svc = Webservice(ws, name)
     try:
-        current = sdk_metrics.get_service_metrics(svc)
-        history = sdk_metrics.get_service_metrics_history(svc, since_s=since_s)
+        current = get_service_metrics(svc)
+        history = get_service_metrics_history(svc, since_s=since_s)
     except Exception as exc:  # the charts say why; the rest of the page keeps working
         return {"available": False, "why": f"metrics not available: {exc}"}
     return {"available": True, "current": current, "history": history}

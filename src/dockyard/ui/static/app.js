@@ -6,16 +6,19 @@ const main = document.getElementById("main");
 
 /* ---------- pages ---------- */
 
-async function servicesPage() {
-  const services = await api("/api/services");
-  const cards = services.map((s) => el("a", { class: "card", href: `#/services/${encodeURIComponent(s.name)}`,
-                                              "data-service": s.name },
+function serviceCards(services) {
+  if (!services.length) return el("p", { class: "muted" }, "No service yet: deploy one with Model.deploy() or `dockyard service`.");
+  return el("div", { class: "list" }, services.map((s) => el("a", { class: "card", href: `#/services/${encodeURIComponent(s.name)}`,
+                                                                    "data-service": s.name },
     el("div", { class: "row" }, el("strong", {}, s.name), state(s.state)),
     el("div", { class: "muted" }, `${s.computeType} · restarts ${s.restartCount}`),
-    el("div", {}, (s.models || []).map((m) => el("span", { class: "chip" }, m)))));
-  return [el("h1", {}, "Services"),
-          services.length ? el("div", { class: "list" }, cards)
-                          : el("p", { class: "muted" }, "No service yet: deploy one with Model.deploy() or `dockyard service`.")];
+    el("div", {}, (s.models || []).map((m) => el("span", { class: "chip" }, m))))));
+}
+
+async function servicesPage() {
+  const box = el("div", { id: "services" }, serviceCards(await api("/api/services")));
+  every(5000, () => api("/api/services").then((services) => fill(box, serviceCards(services))).catch(() => {}));
+  return [el("h1", {}, "Services"), box];
 }
 
 async function modelsPage() {
@@ -110,6 +113,8 @@ async function route() {
     const content = await found[1](hash.match(found[0]));
     if (route.current !== token) return;
     fill(main, ...content);
+    const heading = main.querySelector("h1");
+    document.title = (heading ? heading.firstChild.textContent + " · " : "") + "dockyard";
   } catch (error) {
     if (route.current !== token) return;
     fill(main, el("h1", {}, "Could not load this page"), failure(error));
