@@ -18,6 +18,8 @@ from dockyard.cli import service_metrics
 from dockyard.ops import metrics as ops_metrics
 from dockyard.webservice.metrics import get_service_metrics, get_service_metrics_history
 
+pytestmark = pytest.mark.slow
+
 SCORE = """
 def init():
     pass
