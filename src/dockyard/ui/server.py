@@ -62,7 +62,9 @@ def serve(
         print(f"warning: listening on {host}, not only this machine: anyone who can reach it "
               "and has the token can use the dashboard", file=sys.stderr)  # fmt: skip
     app = create_app(ws, token, host, port)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    # an open tab holds its log stream: Ctrl+C stops after 3 s instead of waiting for it
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=3)  # fmt: skip
     server = uvicorn.Server(config)
     if open_browser:
         webbrowser.open(url)
