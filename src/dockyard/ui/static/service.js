@@ -5,10 +5,6 @@
 function chart(title, times, series, unit) {
   const W = 320, H = 120, L = 34, B = 16;
   const values = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
-  if (times.length < 2) {
-    return el("div", { class: "card chart", "data-chart": title }, el("h2", {}, title + (unit ? ` (${unit})` : "")),
-              el("p", { class: "muted" }, "no history yet: the service's numbers are sampled every few seconds"));
-  }
   const max = Math.max(1e-9, ...values);
   const t0 = times[0], t1 = times[times.length - 1];
   const x = (t) => L + (t1 > t0 ? ((t - t0) / (t1 - t0)) * (W - L - 4) : (W - L) / 2);
@@ -56,6 +52,10 @@ function renderMetrics(box, data) {
     el("span", {}, `4xx ${fmt(sp["4xx"])}/s · 5xx ${fmt(sp["5xx"])}/s · 503 ${fmt(sp["503"])}/s`),
     el("span", {}, `in flight ${c.in_flight ?? "–"} · replicas ${c.replicas ?? "–"}`),
     el("span", { class: "muted" }, `last ${Math.round(c.window_s || 60)} s`)));
+  if (h.length < 2) {
+    box.append(el("p", { class: "muted", id: "charts-pending" }, "The charts (request rate, latency, errors, replicas) appear once the service has a few samples of history (one every 10 s)."));
+    return;
+  }
   box.append(el("div", { class: "grid charts" },
     chart("Request rate", t, [{ name: "req/s", values: h.map((p) => p.requests_per_s) }], "req/s"),
     chart("Latency", t, [{ name: "p50", values: h.map((p) => p.p50_ms) }, { name: "p99", values: h.map((p) => p.p99_ms) }], "ms"),
