@@ -6,9 +6,11 @@ scrolling."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -190,3 +192,55 @@ def test_the_bundled_sample_scored_from_the_test_form(
     result = wait_text(browser, "#score-result", "]")
     assert json.loads(result) == expected and len(expected) == 2
     screenshots(browser, screenshots_dir, "sample-scored")
+
+
+def test_the_charts_draw_the_services_history(
+    ws: Workspace,
+    model: Model,
+    tmp_path: Path,
+    services: list[str],
+    dashboard: Dashboard,
+    browser: Any,
+    screenshots_dir: Path,
+) -> None:
+    """Requests for about half a minute (the history has one sample every 10 s): the four
+    charts draw lines, errors included."""
+    from selenium.webdriver.common.by import By  # the browser tests only
+
+    service = deploy(ws, model, tmp_path / "busy", "busy", SCORE, services)
+    stop = threading.Event()
+
+    def traffic() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            days = "x" if i % 5 == 0 else 1  # every fifth request fails in run(): a 5xx
+            with contextlib.suppress(Exception):
+                service.run({"data": {"city": "Jeju", "days": days}})
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    try:
+        browser.get(dashboard.url)
+        open_page(browser, dashboard.base, "#/services/busy")
+        deadline = time.monotonic() + 60
+        charts: list[Any] = []
+        while time.monotonic() < deadline:
+            charts = browser.find_elements(By.CSS_SELECTOR, "#metrics [data-chart] svg")
+            lines = browser.find_elements(By.CSS_SELECTOR, "#metrics [data-chart] polyline")
+            if len(charts) == 4 and len(lines) >= 6:  # rate, p50, p99, 4xx, 5xx, 503, replicas
+                break
+            time.sleep(0.5)
+        titles = [
+            c.get_attribute("data-chart")
+            for c in browser.find_elements(By.CSS_SELECTOR, "#metrics [data-chart]")
+        ]
+        assert titles == ["Request rate", "Latency", "Errors", "Replicas"], titles
+        assert len(charts) == 4, browser.find_element(By.ID, "metrics").text
+    finally:
+        stop.set()
+        sender.join()
+    errors = wait_text(browser, "#metrics-now", "5xx")
+    assert "5xx 0.00/s" not in errors, errors
+    screenshots(browser, screenshots_dir, "service-charts")
