@@ -78,6 +78,7 @@ async function imagePage(name, version) {
                                     data.diagnosis.fix ? el("div", {}, "Fix: ", el("code", {}, data.diagnosis.fix)) : null));
   parts.push(el("div", { class: "card" }, el("h2", {}, "Build log"), log));
   setTimeout(() => { const fail = log.querySelector(".fail"); if (fail) log.scrollTop = fail.offsetTop - 40; }, 0);
+  if (data.state === "Running" || data.state === "NotStarted") every(2000, route);  // a build going on
   return parts;
 }
 
