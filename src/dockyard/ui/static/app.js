@@ -77,7 +77,10 @@ async function imagePage(name, version) {
   if (data.diagnosis) parts.push(el("div", { class: "notice", id: "image-diagnosis" }, data.diagnosis.finding,
                                     data.diagnosis.fix ? el("div", {}, "Fix: ", el("code", {}, data.diagnosis.fix)) : null));
   parts.push(el("div", { class: "card" }, el("h2", {}, "Build log"), log));
-  setTimeout(() => { const fail = log.querySelector(".fail"); if (fail) log.scrollTop = fail.offsetTop - 40; }, 0);
+  setTimeout(() => {  // to the failing step, else to the newest lines
+    const fail = log.querySelector(".fail");
+    log.scrollTop = fail ? fail.offsetTop - 40 : log.scrollHeight;
+  }, 0);
   if (data.state === "Running" || data.state === "NotStarted") every(2000, route);  // a build going on
   return parts;
 }
