@@ -54,7 +54,11 @@ def scan(log: str, steps_file: str | None = None) -> LogFinding | None:
         return _push(lines, push)
     resolving = next((i for i, ln in enumerate(lines) if _RESOLVING.match(ln)), None)
     first_step = next((i for i, ln in enumerate(lines) if _STEP.match(ln)), len(lines))
-    if resolving is not None and resolving < first_step and _error_after(lines, resolving):
+    if (
+        resolving is not None
+        and resolving < first_step
+        and _error_after(lines[:first_step], resolving)
+    ):
         match = _RESOLVING.match(lines[resolving])
         python = match.group(1) if match else "?"
         return _pip(

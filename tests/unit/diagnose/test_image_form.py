@@ -227,3 +227,21 @@ def test_the_cli_scans_an_image_and_exits_1(
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["failedStep"] == "build log"
     assert data["steps"][1]["finding"].endswith("[base-image]")
+
+
+def test_a_later_step_failing_after_a_clean_resolution_is_not_blamed_on_pip() -> None:
+    log = (
+        HEAD
+        + "Python dependencies: resolving on the host for Python 3.11\n"
+        + "$ python -m pip download --only-binary=:all: --python-version 3.11 --dest wheels -r requirements.txt\n"
+        + "Saved ./wheels/six-1.16.0-py2.py3-none-any.whl\n"
+        + BUILDER_STEPS
+        + "Step 9/21 : RUN apt-get update && apt-get -y install vimm\n"
+        + " ---> Running in 1a2b3c4d\n"
+        + "E: Unable to locate package vimm\n"
+        + "ERROR: The command '/bin/sh -c apt-get update && apt-get -y install vimm' returned a non-zero code: 100\n"
+    )
+    found = scan(log)
+    assert found is not None
+    assert not found.finding.startswith("resolving the Python packages"), found.finding
+    assert "apt-get -y install vimm" in found.finding
