@@ -26,6 +26,7 @@ USER_OBJECTS = (
     "dockyard.diagnosis",
     "dockyard.webservice",
     "dockyard.cli",
+    "dockyard.ui",
 )
 LOWER_LAYERS = (
     "dockyard.ops",
@@ -149,6 +150,27 @@ def test_the_import_graph_has_no_circle() -> None:
     assert not new, "import circles:\n" + "\n".join(" <-> ".join(c) for c in new)
     gone = [name for name in REMAINING if not any(name in c for c in circles)]
     assert not gone, f"no longer in a circle (remove from REMAINING): {gone}"
+
+
+def test_the_dashboard_is_a_skin_over_the_sdk_like_the_cli() -> None:
+    """dockyard.ui reads through the public SDK only, and only the CLI starts it."""
+    below = LOWER_LAYERS + ("dockyard.assets", "dockyard.diagnosis")
+    graph = import_graph()
+    reaching = [
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name.startswith("dockyard.ui")
+        for target in targets
+        if target.startswith(below) and target != "dockyard.server"
+    ]
+    assert not reaching, "the dashboard reaches below the SDK:\n" + "\n".join(reaching)
+    users = sorted(
+        name
+        for name, targets in graph.items()
+        if not name.startswith(("dockyard.ui", "dockyard.cli"))
+        and any(t.startswith("dockyard.ui") for t in targets)
+    )
+    assert not users, f"only the CLI starts the dashboard: {users}"
 
 
 def test_lower_layers_never_import_the_user_objects_or_the_cli() -> None:

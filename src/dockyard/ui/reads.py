@@ -16,7 +16,6 @@ import httpx
 
 import dockyard
 from dockyard import Environment, Image, Model, Webservice, Workspace
-from dockyard.ops import records
 from dockyard.webservice.metrics import get_service_metrics, get_service_metrics_history
 
 #: Lines of a log that are an error (shown in red).
@@ -154,7 +153,7 @@ def service(ws: Workspace, name: str) -> dict[str, Any]:
     data.pop("deploymentConfig", None)
     data["events"] = [
         {"at": _iso(e["at"]), "state": e["state"], "message": e["message"]}
-        for e in records.events(ws, name)[-EVENTS_SHOWN:]
+        for e in svc.get_events()[-EVENTS_SHOWN:]
     ]
     return data
 

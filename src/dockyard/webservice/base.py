@@ -190,6 +190,12 @@ class Webservice:
             text += failure
         return text
 
+    def get_events(self, after_id: int = 0) -> builtins.list[dict[str, Any]]:
+        """The service's history, oldest first: every state change and step of every operation
+        (deploy, update, reload, start, stop), each ``{"id", "at", "state", "message", ...}``;
+        ``after_id``: only the events after that one (to follow it)."""
+        return records.events(self.workspace, self.name, after_id)
+
     def follow_logs(self, seen: str = "") -> Iterator[str]:
         """The log text written after ``seen`` (what :meth:`get_logs` returned), as it comes,
         until you stop iterating (``dockyard service logs --follow``)."""
