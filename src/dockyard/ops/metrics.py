@@ -28,13 +28,13 @@ import math
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockyard.errors import WebserviceError
 from dockyard.ops import keys, records, services
 from dockyard.server import metrics as m
 from dockyard.server.metrics_history import HistoryFormatError, HistoryWriter, read_history
-from dockyard.server.metrics_text import parse
+from dockyard.server.metrics_text import parse, started_at
 from dockyard.targets.base import HEALTHY
 
 if TYPE_CHECKING:
@@ -68,37 +68,34 @@ def current(ws: Workspace, name: str, window_s: float = 60.0) -> dict[str, Any]:
         )
     record = records.require(ws, name)
     service_dir = Path(record.runtime.get("service_dir", ""))
-    now, replicas, live, details = _scrape(ws, record)
+    got = _scrape(ws, record)
+    now, replicas, live, details = got.now, got.replicas, got.totals, got.details
     if live is None:
         return _summary(name, window_s, now, replicas, None, None)
-    summary = _current(ws, record, service_dir, window_s, now, replicas, live)
+    summary = _current(service_dir, name, window_s, now, replicas, live, got.started)
     if details.get("dashboard_url") and details.get("app"):  # a cluster service: Serve's view
         summary["per_replica"] = serve_replicas(details["dashboard_url"], details["app"])
     return summary
 
 
 def _current(
-    ws: Workspace,
-    record: records.ServiceRecord,
     service_dir: Path,
+    name: str,
     window_s: float,
     now: float,
     replicas: int,
     live: list[float],
+    started: float | None,
 ) -> dict[str, Any]:
-    name = record.name
     keep_sample(service_dir, now, replicas, live)
     older = [s for s in _samples(service_dir, now - 2 * window_s - 60) if s[0] < now - 0.5]
     base = next((s for s in reversed(older) if s[0] <= now - window_s), None)
     if base is None and older:
         base = older[0]
-    if base is None:  # no history yet: a second scrape a moment later gives a first rate
-        time.sleep(min(1.0, window_s))
-        base = (now, replicas, live)
-        now, replicas, again = scrape(ws, record)
-        if again is None:
+    if base is None:  # no history yet: the averages since the server started counting
+        if started is None or now - started <= 0:
             return _summary(name, window_s, now, replicas, None, None)
-        live = again
+        base = (started, replicas, [0.0] * m.ROW)
     return _summary(name, now - base[0], now, replicas, base[2], live)
 
 
@@ -136,16 +133,22 @@ def scrape(ws: Workspace, record: records.ServiceRecord) -> tuple[float, int, li
     The server's own in-flight gauge counts the scrape itself: it is taken off. With several
     replicas behind one address (the cluster target), each scrape reaches one of them; the totals
     are then the sum of the distinct replicas reached in up to ``3 * replicas`` scrapes (told
-    apart by their init() durations), which is exact once every replica has answered.
+    apart by their start times), which is exact once every replica has answered.
     """
-    now, replicas, totals, _ = _scrape(ws, record)
-    return now, replicas, totals
+    got = _scrape(ws, record)
+    return got.now, got.replicas, got.totals
 
 
-def _scrape(
-    ws: Workspace, record: records.ServiceRecord
-) -> tuple[float, int, list[float] | None, dict[str, Any]]:
-    """:func:`scrape`, and the details of the target's status it read on the way."""
+class _Scrape(NamedTuple):
+    now: float
+    replicas: int
+    totals: list[float] | None
+    started: float | None  # the earliest start of the servers that answered
+    details: dict[str, Any]  # of the target's status
+
+
+def _scrape(ws: Workspace, record: records.ServiceRecord) -> _Scrape:
+    """:func:`scrape`, with the servers' start and the target's status details read on the way."""
     import httpx  # reason: the SDK's HTTP client, loaded only when a scrape is made
 
     status = services.refresh(ws, record)
@@ -155,9 +158,9 @@ def _scrape(
     url = f"{base}/metrics" if base else f"http://127.0.0.1:{port}/metrics" if port else None
     now = time.time()
     if url is None or status.state != HEALTHY:
-        return now, replicas if status.state == HEALTHY else 0, None, status.details
+        return _Scrape(now, replicas if status.state == HEALTHY else 0, None, None, status.details)
     headers = _auth_headers(ws, record)
-    seen: dict[float, list[float]] = {}
+    seen: dict[float, list[float]] = {}  # by the answering server's start time
     try:
         with httpx.Client(timeout=SCRAPE_TIMEOUT_S) as client:
             for _ in range(max(1, 3 * replicas if replicas > 1 else 1)):
@@ -168,15 +171,14 @@ def _scrape(
                         hint="check that the service runs a dockyard server with metrics on "
                         "(DOCKYARD_METRICS not 0): dockyard service show " + record.name,
                     )
-                totals = parse(answer.text)
-                seen[totals[m.INIT_SECONDS]] = totals
+                seen[started_at(answer.text) or 0.0] = parse(answer.text)
                 if len(seen) >= max(1, replicas):
                     break
     except httpx.HTTPError:
-        return now, replicas, None, status.details
+        return _Scrape(now, replicas, None, None, status.details)
     combined = [sum(values) for values in zip(*seen.values(), strict=True)]
     combined[m.IN_FLIGHT] = max(0.0, combined[m.IN_FLIGHT] - len(seen))  # the scrapes
-    return now, replicas, combined, status.details
+    return _Scrape(now, replicas, combined, min(seen) or None, status.details)
 
 
 def _auth_headers(ws: Workspace, record: records.ServiceRecord) -> dict[str, str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import time
 from bisect import bisect_left
 from collections.abc import Mapping
 
@@ -93,6 +94,8 @@ class Board:
         if rows < 1:
             raise ValueError("a metrics board needs at least one row")
         self.rows = rows
+        #: When the server started counting (epoch s): ``process_start_time_seconds``.
+        self.started = time.time()
         self._memory = mmap.mmap(-1, rows * ROW * 8)  # anonymous and shared (MAP_SHARED)
         self.values: memoryview[float] = memoryview(self._memory).cast("d")
 

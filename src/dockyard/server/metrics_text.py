@@ -16,6 +16,7 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 _LE = [f"{bound:g}" for bound in m.BOUNDS] + ["+Inf"]
 UNAVAILABLE = "dockyard_http_unavailable_total"
+START_TIME = "process_start_time_seconds"
 
 
 def _number(value: float) -> str:
@@ -127,6 +128,13 @@ def render(board: m.Board, workers: int, service: str = "") -> bytes:
         totals[m.RESTARTS],
     )
     _single(lines, "dockyard_workers", "gauge", "Worker processes of this server.", workers)
+    _single(
+        lines,
+        START_TIME,
+        "gauge",
+        "When this server started counting, in seconds since the epoch.",
+        round(board.started, 3),
+    )
     name = "dockyard_build_info"
     lines.append(f"# HELP {name} The versions this server runs (value 1).")
     lines.append(f"# TYPE {name} gauge")
@@ -205,3 +213,14 @@ def _label_pairs(labels: str) -> list[tuple[str, str]]:
         if key:
             pairs.append((key.strip(), raw.strip('"')))
     return pairs
+
+
+def started_at(text: str) -> float | None:
+    """``process_start_time_seconds`` of a scrape body (None when absent)."""
+    for line in text.splitlines():
+        if line.startswith(START_TIME + " "):
+            try:
+                return float(line.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None

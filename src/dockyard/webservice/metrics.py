@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 def get_service_metrics(service: Webservice, window_s: float = 60.0) -> dict[str, Any]:
     """The service's numbers over about the last ``window_s`` seconds.
 
-    Keys: ``service`` (name); ``window_s`` (the seconds the rates cover: the nearest sample of the
-    history at least ``window_s`` old, or the oldest there is; on a first call without history, a
-    second scrape one second later); ``sampled_at`` (epoch s); ``requests_per_s``;
+    Keys: ``service`` (name); ``window_s`` (the seconds the rates cover: back to the nearest sample
+    of the history at least ``window_s`` old, or the oldest there is; without any history yet,
+    back to the server's start, so the first call answers at once with the averages since then);
+    ``sampled_at`` (epoch s); ``requests_per_s``;
     ``status_per_s`` (``"2xx"``, ``"4xx"``, ``"5xx"`` (other than 503), ``"503"``);
     ``latency_ms`` (``"p50"``, ``"p90"``, ``"p99"``: time to answer, None without requests);
     ``run_ms`` (``"p50"``, ``"p99"``: run() alone); ``in_flight`` (requests being answered now);

@@ -146,3 +146,12 @@ def test_the_grafana_dashboard_uses_only_exported_metrics() -> None:
     for name in names:
         base = re.sub(r"_(bucket|sum|count)$", "", name)
         assert name in exported or base in exported, name
+
+
+def test_the_start_time_is_exported_and_read_back() -> None:
+    from dockyard.server.metrics_text import started_at  # reason: one test needs it
+
+    board = m.Board(1)
+    text = render(board, workers=1).decode()
+    assert started_at(text) == pytest.approx(board.started, abs=0.001)
+    assert started_at("dockyard_workers 1\n") is None
