@@ -35,13 +35,14 @@ from dockyard.ops import keys, records, services
 from dockyard.server import metrics as m
 from dockyard.server.metrics_history import HistoryFormatError, HistoryWriter, read_history
 from dockyard.server.metrics_text import parse, started_at
+from dockyard.store import layout
 from dockyard.targets.base import HEALTHY
 
 if TYPE_CHECKING:
     from dockyard.workspace import Workspace
 
-METRICS_DIR = "metrics"
-SERVER_RING = "history.ring"
+METRICS_DIR = layout.SERVICE_METRICS_DIR
+SERVER_RING = layout.SERVER_HISTORY_RING
 SCRAPED_RING = "scraped.ring"
 #: The scraped ring gets at most one sample this often; it is sized for one every 5 s.
 SCRAPE_SPACING_S = 5.0
@@ -54,7 +55,7 @@ Sample = tuple[float, int, list[float]]  # (time, replicas, totals)
 
 def history_file(service_dir: Path) -> Path:
     """Where a target points the server's ``DOCKYARD_METRICS_HISTORY`` (a folder it can write)."""
-    return Path(service_dir) / METRICS_DIR / SERVER_RING
+    return layout.metrics_history_file(Path(service_dir))
 
 
 # --- the two public operations ---------------------------------------------------------------

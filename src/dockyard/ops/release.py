@@ -104,6 +104,10 @@ def local_release(
     elif stable_app_root(service_dir).is_symlink():
         stable_app_root(service_dir).unlink()  # the debugger is off now
     env = {**plan.environment_variables, **server_env(settings, name), **app_root.environment()}
+    if (
+        not portable
+    ):  # the server samples its metrics into the service folder (every process reads it)
+        env.setdefault(contract.METRICS_HISTORY_ENV, str(layout.metrics_history_file(service_dir)))
     if contract.DEBUGPY_LISTEN_ENV in env and portable:
         # the replica's files are unpacked elsewhere each time: it links this path to them
         env[contract.DEBUGPY_APP_ROOT_ENV] = f"/tmp/dockyard-debug/{name}/app"

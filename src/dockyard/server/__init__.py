@@ -24,6 +24,9 @@ The modules, by job:
   404) -> ``score_route``, ``probe_routes``, ``swagger_route``, each answering through the one
   ``responder``; ``wire`` (header constants, request ids, generic bodies); ``auth``, ``cors``,
   ``limits`` (the run() slots), ``executor`` (where run() runs, the scoring timeout), ``logs``;
+* metrics: ``metrics`` (each worker's counters in shared memory, summed at scrape time),
+  ``metrics_route`` (``GET /metrics``), ``metrics_text`` (the Prometheus text format, both
+  ways), ``metrics_history`` (the ring file the first worker samples into);
 * the script: ``user_script`` (import, ``init()``), ``run_input`` (request -> run()'s arguments),
   ``request`` and ``datastructures`` (the ``@rawhttp`` request object), ``run_output``
   (``AMLResponse``, run()'s value -> bytes), ``swagger`` (the OpenAPI documents), ``compat``

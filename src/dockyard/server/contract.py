@@ -39,6 +39,12 @@ STARTUP_TIMEOUT_ENV = "DOCKYARD_STARTUP_TIMEOUT_S"
 #: How long a request sent during init() waits for it before 503 (``0``: 503 at once).
 STARTUP_REQUEST_WAIT_ENV = "DOCKYARD_STARTUP_REQUEST_WAIT_S"
 #: The seed's ptvsd recipe: debugpy listens on ``HOST:PORT`` and waits for an IDE.
+#: Metrics (``GET /metrics``): ``0`` turns them off; the ring file worker 0 samples the totals
+#: into (a path the server can write), and the seconds between two samples (default 10).
+METRICS_ENV = "DOCKYARD_METRICS"
+METRICS_HISTORY_ENV = "DOCKYARD_METRICS_HISTORY"
+METRICS_INTERVAL_ENV = "DOCKYARD_METRICS_INTERVAL_S"
+METRICS_PATH = "/metrics"
 DEBUGPY_LISTEN_ENV = "DOCKYARD_DEBUGPY_LISTEN"
 DEBUGPY_WAIT_ENV = "DOCKYARD_DEBUGPY_WAIT_S"
 #: The debugger option (``debugger_port``): the port the IDE attaches to on 127.0.0.1 by default,

@@ -27,12 +27,14 @@ import time
 from bisect import bisect_left
 from collections.abc import Mapping
 
+from dockyard.server import contract
+
 #: ``0``/``false``/``off`` turns metrics off.
-METRICS_ENV = "DOCKYARD_METRICS"
+METRICS_ENV = contract.METRICS_ENV
 #: A file path: worker 0 appends a sample of the totals to this ring file every interval.
-HISTORY_ENV = "DOCKYARD_METRICS_HISTORY"
+HISTORY_ENV = contract.METRICS_HISTORY_ENV
 #: Seconds between two history samples (default 10).
-INTERVAL_ENV = "DOCKYARD_METRICS_INTERVAL_S"
+INTERVAL_ENV = contract.METRICS_INTERVAL_ENV
 
 #: The ``route`` label of each counted path; anything else is ``other`` (404s, odd paths).
 ROUTES = ("/score", "/swagger.json", "/", "/health/live", "/health/ready", "/metrics", "other")

@@ -172,6 +172,17 @@ def service_dir(folder: Path, name: str) -> Path:
     return services_dir(folder) / name
 
 
+#: A service folder's metrics history (ring files the server and the SDK sample into).
+SERVICE_METRICS_DIR = "metrics"
+#: The ring the server itself samples into (``DOCKYARD_METRICS_HISTORY``).
+SERVER_HISTORY_RING = "history.ring"
+
+
+def metrics_history_file(service_folder: Path) -> Path:
+    """Where a local service's server keeps its metrics history (the server creates it)."""
+    return Path(service_folder) / SERVICE_METRICS_DIR / SERVER_HISTORY_RING
+
+
 def environments_cache(folder: Path) -> Path:
     """Where built environments live: ``$DOCKYARD_ENV_CACHE`` when set, else ``<workspace>/envs``."""
     override = os.environ.get(ENV_CACHE_VAR)
@@ -311,6 +322,8 @@ __all__ = [
     "CONFIG_CANDIDATES",
     "ENVS",
     "ENV_CACHE_VAR",
+    "SERVER_HISTORY_RING",
+    "SERVICE_METRICS_DIR",
     "FORMAT",
     "IMAGES",
     "LOCKS",

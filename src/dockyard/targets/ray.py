@@ -265,7 +265,10 @@ class RayTarget:
         if state is None or state.get("stopped") or not state.get("dashboard_url"):
             return TargetStatus(state=STOPPED)
         app = ray_client.Dashboard(state["dashboard_url"]).serve_applications().get(state["app"])
-        return status_of(app, self._base_uri(state), state.get("serve_port"))
+        status = status_of(app, self._base_uri(state), state.get("serve_port"))
+        # where Serve's own numbers of this application are (its per-replica metrics)
+        status.details.update(dashboard_url=state["dashboard_url"], app=state["app"])
+        return status
 
     def logs(self, name: str, service_dir: Path, num_lines: int = 5000) -> str:
         state = _load_state(service_dir)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +41,10 @@ def service(tmp_path: Path) -> Iterator[Webservice]:
     (tmp_path / "model.json").write_text("{}")
     model = Model.register(ws, model_path=str(tmp_path / "model.json"), model_name="nothing")
     config = InferenceConfig(entry_script="score.py", source_directory=str(project))
-    svc = Model.deploy(ws, "metered", [model], config, LocalWebservice.deploy_configuration())
+    deployment = LocalWebservice.deploy_configuration()
+    # the server samples its history into the service folder; every 0.2 s here
+    deployment.environment_variables = {"DOCKYARD_METRICS_INTERVAL_S": "0.2"}
+    svc = Model.deploy(ws, "metered", [model], config, deployment)
     svc.wait_for_deployment()
     yield svc
     with contextlib.suppress(Exception):
@@ -76,9 +80,11 @@ def test_current_numbers_and_history(service: Webservice, monkeypatch: pytest.Mo
     assert 0 < now["run_ms"]["p50"] <= now["run_ms"]["p99"]
     assert now["in_flight"] == 0
 
-    # The scraped history: a sample per call (at most one per SCRAPE_SPACING_S).
+    # The history: the server's own ring in the service folder (every process reads it), and a
+    # sample per SDK call in the scraped one (at most one per SCRAPE_SPACING_S).
     monkeypatch.setattr(ops_metrics, "SCRAPE_SPACING_S", 0.0)
     get_service_metrics(service, window_s=60)
+    time.sleep(0.5)  # a server sample after the last request
     points = get_service_metrics_history(service, since_s=3600)
     assert points, "no history points"
     assert [p["t"] for p in points] == sorted(p["t"] for p in points)
@@ -90,13 +96,14 @@ def test_current_numbers_and_history(service: Webservice, monkeypatch: pytest.Mo
     )
     assert served == 12
     assert any(p["p99_ms"] is not None for p in points)
-    assert (Path(service._record.runtime["service_dir"]) / "metrics" / "scraped.ring").is_file()
+    folder = Path(service._record.runtime["service_dir"]) / "metrics"
+    assert (folder / "history.ring").is_file() and (folder / "scraped.ring").is_file()
 
 
 def _first_sample_time(service: Webservice) -> float:
     from dockyard.server.metrics_history import read_history  # reason: test helper
 
-    ring = Path(service._record.runtime["service_dir"]) / "metrics" / "scraped.ring"
+    ring = Path(service._record.runtime["service_dir"]) / "metrics" / "history.ring"
     return read_history(str(ring))[0][0]
 
 
