@@ -76,7 +76,7 @@ def banner(settings: Settings) -> None:
         f"Request body limit:  {settings.max_request_body_bytes} bytes",
         f"Key auth:            {auth}",
         f"CORS origins:        {settings.cors_origins or 'none'}",
-        f"Debug responses:     {'on' if settings.debug else 'off'} (debug=True: error details)",
+        f"Debug responses:     {'on' if settings.debug else 'off'} (error details in 500 answers; not the debugger)",
         f"Debugger (debugpy):  {'; '.join(debuggers) or 'off'}",
         f"User packages:       {', '.join(installed) or 'none of the common ML packages'}",
     ]

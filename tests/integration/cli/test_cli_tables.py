@@ -68,8 +68,9 @@ def test_service_and_model_tables_keep_uris_and_names_whole_at_80_columns(
         "scoringUri",
         "restartCount",
         "models",
+        "debugger",
     ]
-    assert wide[1].split() == [name, "Local", "Healthy", uri, "0", model_id]
+    assert wide[1].split() == [name, "Local", "Healthy", uri, "0", model_id, "off"]
 
 
 def test_service_show_prints_the_traceback_with_paths_unbroken(
