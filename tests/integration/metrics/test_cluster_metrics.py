@@ -89,7 +89,9 @@ def test_replicas_answer_metrics_and_the_sdk_adds_them_up(
     assert history and history[-1]["replicas"] == 2
     # two samples (the two calls), so one point spanning the same window as `now`
     assert len(history) == 1 and round(history[0]["requests_per_s"] * window) == 12
-    assert "per_replica" not in now or len(now["per_replica"]) == 2
+    # the status names the cluster's dashboard, so Serve's own per-replica numbers come along;
+    # Ray exports them every few seconds, so right after the requests there may be none yet
+    assert isinstance(now["per_replica"], list) and len(now["per_replica"]) in (0, 2)
 
     # Ray Serve's own numbers, per replica, from the cluster's metrics endpoints.
     app = f"dockyard-{scope_of(cluster_service.workspace)}-metered-aks"
