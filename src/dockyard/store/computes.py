@@ -86,7 +86,7 @@ def names(store: Store) -> list[str]:
 
 def save(store: Store, record: ComputeRecord) -> None:
     """Create or update the row for ``record``."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.scalar(_by_name(record.name))
         if row is None:
             row = ComputeRow(name=record.name)
@@ -101,7 +101,7 @@ def save(store: Store, record: ComputeRecord) -> None:
 
 
 def delete(store: Store, name: str) -> None:
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.scalar(_by_name(name))
         if row is not None:
             session.delete(row)

@@ -102,7 +102,7 @@ def names(store: Store) -> list[str]:
 
 def update(store: Store, image_id: int, **values: Any) -> ImageRecord:
     """Set columns of one image; ``spec`` is merged into the stored spec."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.get(ImageRow, image_id)
         if row is None:
             raise ImageNotFoundError(f"Image row {image_id} was deleted while in use")
@@ -124,7 +124,7 @@ def find_by_content(store: Store, content_hash: str) -> ImageRecord | None:
 
 
 def delete(store: Store, image_id: int) -> None:
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.get(ImageRow, image_id)
         if row is not None:
             session.delete(row)

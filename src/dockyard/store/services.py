@@ -88,7 +88,7 @@ def names(store: Store) -> list[str]:
 
 def save(store: Store, record: ServiceRecord, event: str | None = None) -> None:
     """Create or update the row for ``record``; add ``event`` to its history when given."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.scalar(_by_name(record.name))
         if row is None:
             row = ServiceRow(name=record.name, target=record.target)
@@ -111,7 +111,7 @@ def set_state(
     store: Store, name: str, state: str, error: str | None, restart_count: int, message: str
 ) -> bool:
     """Record a state change (and only a change) with its event; True when something changed."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.scalar(_by_name(name))
         if row is None:
             return False
@@ -124,7 +124,7 @@ def set_state(
 
 def set_runtime(store: Store, name: str, **values: Any) -> None:
     """Merge ``values`` into the service's runtime facts (nothing else changes)."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.scalar(_by_name(name))
         if row is not None:
             row.runtime = {**(row.runtime or {}), **values}
@@ -155,7 +155,7 @@ def last_event_id(store: Store, name: str) -> int:
 
 def delete(store: Store, name: str) -> None:
     """Delete the service and its history."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.scalar(_by_name(name))
         if row is not None:
             session.delete(row)

@@ -280,12 +280,14 @@ def test_overload_waits_in_the_replica_bounded_by_max_request_wait_time_with_the
     took: list[tuple[int, float, str, str | None]] = []
     stop = time.monotonic() + 4  # a bounded load: 12 clients for at most 4 s
     lock = threading.Lock()
+    uri = service.scoring_uri
+    assert uri is not None
 
     def client() -> None:
         with httpx.Client(timeout=30) as http:
             while time.monotonic() < stop:
                 start = time.monotonic()
-                answer = http.post(service.scoring_uri, json={"sleep": 0.2})
+                answer = http.post(uri, json={"sleep": 0.2})
                 seconds = time.monotonic() - start
                 with lock:
                     took.append(

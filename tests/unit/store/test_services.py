@@ -50,3 +50,36 @@ def test_runtime_facts_merge_and_delete_takes_the_history(tmp_path: Path) -> Non
     assert services.get(store, "svc-one") is None
     assert services.events(store, "svc-one") == []
     assert services.list_all(store) == []
+
+
+def test_many_threads_recording_state_changes_at_once_never_hit_a_locked_database(
+    tmp_path: Path,
+) -> None:
+    """Every `service.state` read records a change it sees; many client threads of one process
+    (or several processes) see the same change at once. A read-then-write transaction that
+    started before another writer committed cannot take SQLite's write lock (no wait helps), so
+    these writers take it up front."""
+    import threading  # reason: this test only
+
+    store = Store.open(f"sqlite:///{tmp_path / 'metadata.db'}")
+    services.save(store, _record(), event="deployment requested")
+    errors: list[BaseException] = []
+    start = threading.Barrier(12)
+
+    def flip(index: int) -> None:
+        start.wait()
+        try:
+            for step in range(25):
+                state = "Healthy" if (index + step) % 2 else "Transitioning"
+                services.set_state(store, "svc-one", state, None, 0, state)
+                services.set_runtime(store, "svc-one", seen=step)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=flip, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert services.get(store, "svc-one") is not None
