@@ -11,6 +11,7 @@ import uvicorn
 
 from dockyard import Workspace
 from dockyard.errors import UserError
+from dockyard.server.serve import bind_socket
 from dockyard.ui.access import WILDCARDS, new_token
 from dockyard.ui.app import create_app
 
@@ -19,18 +20,14 @@ DEFAULT_PORT = 8765
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (``port`` 0: any free port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = bind_socket(host, port)  # the scoring server's
     except OSError as exc:
-        sock.close()
         raise UserError(
-            f"The dashboard cannot listen on {host}:{port}: {exc.strerror}",
+            f"The dashboard {exc}",
             hint="pick another port with `dockyard ui --port PORT` (0 picks a free one)",
         ) from None
-    sock.listen(128)
+    sock.set_inheritable(False)  # services the dashboard starts never hold its port
     return sock
 
 
