@@ -4,13 +4,9 @@ of the Prometheus text format good enough to assert exact values."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.integration.ray.conftest import ray_cluster  # noqa: F401 - the cluster tests' fixture
-from tests.integration.server.conftest import Server, launch
+from tests.integration.server.conftest import start_server  # noqa: F401 - the server tests' fixture
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -33,18 +29,3 @@ def value(
     samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
 ) -> float:
     return samples[(name, frozenset(labels.items()))]
-
-
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[object]:
-    """Start servers for a test; every one is stopped (by PID) when the test ends."""
-    started: list[Server] = []
-
-    def start(script: str | None = None, **kwargs: object) -> Server:
-        server = launch(tmp_path / f"app{len(started) + 1}", script, **kwargs)  # type: ignore[arg-type]
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
